@@ -1,0 +1,51 @@
+// Shared by every kernel family: the loader in src/gpu/pipelines.rs prepends this file to
+// each family's source, so the activation codes and the epilogue are defined once.
+//
+// Activation layout (every family): NHWC, the channel axis padded to a multiple of 4 and
+// read as vec4<f32>. Padding lanes are always stored as 0 (see `finish`), so a reader can
+// treat them as real zero channels (BlazeFace's channel-padded residuals rely on it).
+
+// Activation codes: src/nn/activation.rs, `Activation::code` (same numbers).
+const ACTIVATION_NONE: u32 = 0u;
+const ACTIVATION_RELU: u32 = 1u;
+const ACTIVATION_RELU6: u32 = 2u;
+const ACTIVATION_PRELU: u32 = 3u;
+const ACTIVATION_SIGMOID: u32 = 4u;
+
+// Invocations per workgroup of the one-dimensional kernels; src/gpu/pipelines.rs
+// `LINEAR_WORKGROUP_SIZE` sizes their dispatch grids with the same number.
+const LINEAR_WORKGROUP: u32 = 64u;
+
+// Dispatch grids are two-dimensional when one dimension would exceed the device's
+// max_compute_workgroups_per_dimension; this folds (x, y) back into one index.
+fn linear_index(id: vec3<u32>, workgroups: vec3<u32>) -> u32 {
+    return id.x + id.y * workgroups.x * LINEAR_WORKGROUP;
+}
+
+fn activate(v: vec4<f32>, kind: u32, slope: vec4<f32>) -> vec4<f32> {
+    switch kind {
+        case ACTIVATION_RELU: { return max(v, vec4<f32>(0.0)); }
+        case ACTIVATION_RELU6: { return clamp(v, vec4<f32>(0.0), vec4<f32>(6.0)); }
+        case ACTIVATION_PRELU: { return select(v * slope, v, v >= vec4<f32>(0.0)); }
+        case ACTIVATION_SIGMOID: { return 1.0 / (1.0 + exp(-v)); }
+        default: { return v; }
+    }
+}
+
+// The per-channel parameter buffer (src/nn/layer.rs `ChannelParams`): bias for
+// channel groups [0, n), then PReLU slopes for [n, 2n), n = slope_base(channels).
+fn slope_base(channels: u32) -> u32 {
+    return ((channels + 7u) / 8u) * 2u;
+}
+
+// Zero the lanes of channel group `c4` that lie past `channels`.
+fn mask_channels(v: vec4<f32>, c4: u32, channels: u32) -> vec4<f32> {
+    let lane = vec4<u32>(0u, 1u, 2u, 3u) + vec4<u32>(c4 * 4u);
+    return select(vec4<f32>(0.0), v, lane < vec4<u32>(channels));
+}
+
+// bias + residual -> activation -> zeroed padding lanes: the end of every layer.
+fn finish(sum: vec4<f32>, bias: vec4<f32>, residual: vec4<f32>, slope: vec4<f32>,
+          activation: u32, c4: u32, channels: u32) -> vec4<f32> {
+    return mask_channels(activate(sum + bias + residual, activation, slope), c4, channels);
+}

@@ -1,0 +1,257 @@
+//! GPU tensors, the buffer arena that owns them, and recorded dispatches.
+
+use wgpu::util::DeviceExt;
+
+use crate::error::{Error, Result};
+use crate::gpu::Gpu;
+use crate::gpu::pipelines::Kernel;
+use crate::tensor::{HostTensor, Shape};
+
+/// An NHWC activation in a GPU buffer, channels padded to a multiple of 4
+/// (see [`crate::tensor`]).
+#[derive(Clone, Debug)]
+pub struct Tensor {
+    pub(crate) buffer: wgpu::Buffer,
+    shape: Shape,
+}
+
+impl Tensor {
+    pub fn shape(&self) -> Shape {
+        self.shape
+    }
+
+    pub fn buffer(&self) -> &wgpu::Buffer {
+        &self.buffer
+    }
+
+    /// The same bytes seen as [batch, 1, 1, height * width * padded channels]: the input
+    /// of a dense layer. Padding lanes are zero, so they act as zero features.
+    pub fn flattened(&self) -> Tensor {
+        let s = self.shape;
+        let features = s.height * s.width * s.channel_groups() * 4;
+        Tensor { buffer: self.buffer.clone(), shape: Shape::new(1, 1, features).with_batch(s.batch) }
+    }
+}
+
+/// Owns every buffer that holds frame-derived data. Buffers are created once (when a
+/// graph is built) and reused for every frame; [`BufferArena::record_clear`] zeroes all
+/// of them in the caller's encoder, which is how the engine erases a frame.
+#[derive(Default)]
+pub struct BufferArena {
+    buffers: Vec<wgpu::Buffer>,
+}
+
+impl BufferArena {
+    pub fn new() -> Self {
+        BufferArena::default()
+    }
+
+    /// A zeroed tensor of `shape` (storage, copy source and destination).
+    pub fn tensor(&mut self, gpu: &Gpu, label: &str, shape: Shape) -> Result<Tensor> {
+        shape.check_not_empty("BufferArena::tensor")?;
+        let buffer = self.buffer(
+            gpu,
+            label,
+            shape.padded_bytes(),
+            wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
+        )?;
+        Ok(Tensor { buffer, shape })
+    }
+
+    /// A zeroed buffer of `bytes` (rounded up to 16) with `usage` plus COPY_DST, which
+    /// the clear needs.
+    pub fn buffer(&mut self, gpu: &Gpu, label: &str, bytes: u64, usage: wgpu::BufferUsages) -> Result<wgpu::Buffer> {
+        if bytes == 0 {
+            return Err(Error::shape("BufferArena::buffer", format!("zero-sized buffer {label:?}")));
+        }
+        let bytes = bytes.div_ceil(16) * 16;
+        if usage.contains(wgpu::BufferUsages::STORAGE) {
+            gpu.check_binding_size(format!("buffer {label:?}"), bytes)?;
+        }
+        gpu.check("creating a buffer")?;
+        let buffer = gpu.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size: bytes,
+            usage: usage | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        self.buffers.push(buffer.clone());
+        Ok(buffer)
+    }
+
+    /// Records the zeroing of every buffer of the arena into `encoder`.
+    pub fn record_clear(&self, encoder: &mut wgpu::CommandEncoder) {
+        for buffer in &self.buffers {
+            encoder.clear_buffer(buffer, 0, None);
+        }
+    }
+
+    /// Every buffer the arena owns (for the privacy audit).
+    pub fn buffers(&self) -> &[wgpu::Buffer] {
+        &self.buffers
+    }
+
+    /// Bytes of GPU memory the arena holds.
+    pub fn bytes(&self) -> u64 {
+        self.buffers.iter().map(|b| b.size()).sum()
+    }
+}
+
+/// One dispatch with its pipeline, bind group and grid fixed: recording it allocates
+/// nothing.
+pub struct Dispatch {
+    pipeline: wgpu::ComputePipeline,
+    bind_group: wgpu::BindGroup,
+    workgroups: [u32; 3],
+    kernel: Kernel,
+}
+
+impl Dispatch {
+    pub fn record(&self, pass: &mut wgpu::ComputePass<'_>) {
+        pass.set_pipeline(&self.pipeline);
+        pass.set_bind_group(0, &self.bind_group, &[]);
+        let [x, y, z] = self.workgroups;
+        pass.dispatch_workgroups(x, y, z);
+    }
+
+    pub fn kernel(&self) -> Kernel {
+        self.kernel
+    }
+
+    pub fn workgroups(&self) -> [u32; 3] {
+        self.workgroups
+    }
+}
+
+/// Records `dispatches` in order into one compute pass of `encoder` (wgpu orders
+/// dependent dispatches within a pass).
+pub fn record_all<'a>(encoder: &mut wgpu::CommandEncoder, dispatches: impl IntoIterator<Item = &'a Dispatch>) {
+    let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+        label: Some("liveshade"),
+        timestamp_writes: None,
+    });
+    for dispatch in dispatches {
+        dispatch.record(&mut pass);
+    }
+}
+
+impl Gpu {
+    /// Binds `buffers` (in the kernel's slot order after the parameters) and fixes a grid
+    /// of `workgroups` workgroups, folded into two dimensions when one is not enough.
+    pub(crate) fn dispatch(
+        &self,
+        kernel: Kernel,
+        params: &[u8],
+        buffers: &[&wgpu::Buffer],
+        workgroups: u64,
+    ) -> Result<Dispatch> {
+        let slots = kernel.slots();
+        if buffers.len() + 1 != slots.len() {
+            return Err(Error::shape(
+                "dispatch",
+                format!("{} takes {} buffers, {} given", kernel.entry_point(), slots.len() - 1, buffers.len()),
+            ));
+        }
+        let grid = self.grid(kernel, workgroups)?;
+        let compiled = self.pipelines.get(kernel);
+        let params = self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some(kernel.entry_point()),
+            contents: params,
+            usage: wgpu::BufferUsages::UNIFORM,
+        });
+        let entries: Vec<wgpu::BindGroupEntry> = slots
+            .iter()
+            .enumerate()
+            .map(|(i, (binding, _))| wgpu::BindGroupEntry {
+                binding: *binding,
+                resource: if i == 0 { params.as_entire_binding() } else { buffers[i - 1].as_entire_binding() },
+            })
+            .collect();
+        let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some(kernel.entry_point()),
+            layout: &compiled.layout,
+            entries: &entries,
+        });
+        self.check("binding a dispatch")?;
+        Ok(Dispatch { pipeline: compiled.pipeline.clone(), bind_group, workgroups: grid, kernel })
+    }
+
+    fn grid(&self, kernel: Kernel, workgroups: u64) -> Result<[u32; 3]> {
+        let max = self.limits().max_compute_workgroups_per_dimension as u64;
+        let x = workgroups.clamp(1, max);
+        let y = workgroups.div_ceil(x).max(1);
+        if y > max {
+            return Err(Error::TooLarge {
+                what: format!("{} over {workgroups} workgroups", kernel.entry_point()),
+                needed: workgroups,
+                limit: max * max,
+                limit_name: "max_compute_workgroups_per_dimension squared",
+            });
+        }
+        Ok([x as u32, y as u32, 1])
+    }
+
+    /// A read-only storage buffer initialised with `values` (weights, parameters).
+    pub(crate) fn constant_buffer(&self, label: &str, values: &[f32]) -> Result<wgpu::Buffer> {
+        let bytes = (values.len() as u64 * 4).max(16);
+        self.check_binding_size(format!("constants {label:?}"), bytes)?;
+        let mut contents: Vec<u8> = bytemuck::cast_slice(values).to_vec();
+        contents.resize(bytes as usize, 0);
+        Ok(self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some(label),
+            contents: &contents,
+            usage: wgpu::BufferUsages::STORAGE,
+        }))
+    }
+
+    /// Uploads `host` into `tensor` (same shape), padding the channels.
+    pub fn write_tensor(&self, tensor: &Tensor, host: &HostTensor) -> Result<()> {
+        if host.shape != tensor.shape {
+            return Err(Error::shape(
+                "write_tensor",
+                format!("host tensor {} does not match GPU tensor {}", host.shape, tensor.shape),
+            ));
+        }
+        self.check("uploading")?;
+        self.queue.write_buffer(&tensor.buffer, 0, bytemuck::cast_slice(&host.to_padded()));
+        Ok(())
+    }
+
+    /// Copies `tensor` back to the CPU (a test and tool path: it allocates a staging
+    /// buffer and waits for the GPU).
+    pub fn read_tensor(&self, tensor: &Tensor) -> Result<HostTensor> {
+        let bytes = self.read_buffer(&tensor.buffer)?;
+        let padded: &[f32] = bytemuck::try_cast_slice(&bytes[..tensor.shape.padded_bytes() as usize])
+            .map_err(|e| Error::Gpu { during: "reading back", message: e.to_string() })?;
+        HostTensor::from_padded(tensor.shape, padded)
+    }
+
+    /// Copies a whole buffer (it needs COPY_SRC) back to the CPU.
+    pub fn read_buffer(&self, buffer: &wgpu::Buffer) -> Result<Vec<u8>> {
+        let size = buffer.size();
+        let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("readback"),
+            size,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let mut encoder = self.encoder("readback");
+        encoder.copy_buffer_to_buffer(buffer, 0, &staging, 0, size);
+        self.submit_and_wait(encoder)?;
+        let (sender, receiver) = std::sync::mpsc::channel();
+        staging.map_async(wgpu::MapMode::Read, .., move |result| {
+            let _ = sender.send(result);
+        });
+        self.wait(None, "mapping a readback")?;
+        receiver
+            .recv()
+            .map_err(|e| Error::Gpu { during: "mapping a readback", message: e.to_string() })?
+            .map_err(|e| Error::Gpu { during: "mapping a readback", message: e.to_string() })?;
+        let data = staging
+            .get_mapped_range(..)
+            .map_err(|e| Error::Gpu { during: "mapping a readback", message: e.to_string() })?
+            .to_vec();
+        staging.unmap();
+        Ok(data)
+    }
+}

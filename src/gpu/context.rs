@@ -1,0 +1,364 @@
+//! Adapter and device selection: the one place that talks to wgpu's instance.
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+
+use crate::error::{Error, Result};
+use crate::gpu::pipelines::PipelineCache;
+use crate::nn::PointwiseVariant;
+
+/// Which graphics API to run on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Backend {
+    /// The first adapter wgpu prefers among every backend built for this platform.
+    #[default]
+    Auto,
+    Vulkan,
+    Metal,
+    Dx12,
+    Gl,
+}
+
+impl Backend {
+    /// The concrete backends, in the order `devices` lists them.
+    pub const ALL: [Backend; 4] = [Backend::Vulkan, Backend::Metal, Backend::Dx12, Backend::Gl];
+
+    pub fn wgpu_backends(self) -> wgpu::Backends {
+        match self {
+            Backend::Auto => wgpu::Backends::all(),
+            Backend::Vulkan => wgpu::Backends::VULKAN,
+            Backend::Metal => wgpu::Backends::METAL,
+            Backend::Dx12 => wgpu::Backends::DX12,
+            Backend::Gl => wgpu::Backends::GL,
+        }
+    }
+
+    /// Whether this build of wgpu can use the backend on this platform at all.
+    pub fn is_built(self) -> bool {
+        wgpu::Instance::enabled_backend_features().intersects(self.wgpu_backends())
+    }
+
+    /// `LIVESHADE_BACKEND`, else `WGPU_BACKEND`, else `Auto`. An empty variable counts as
+    /// unset (wgpu itself would read `WGPU_BACKEND=` as "no backend at all").
+    pub fn from_env() -> Result<Backend> {
+        for name in ["LIVESHADE_BACKEND", "WGPU_BACKEND"] {
+            if let Ok(value) = std::env::var(name) {
+                if !value.trim().is_empty() {
+                    return value.parse();
+                }
+            }
+        }
+        Ok(Backend::Auto)
+    }
+
+    fn from_wgpu(backend: wgpu::Backend) -> Backend {
+        match backend {
+            wgpu::Backend::Vulkan => Backend::Vulkan,
+            wgpu::Backend::Metal => Backend::Metal,
+            wgpu::Backend::Dx12 => Backend::Dx12,
+            wgpu::Backend::Gl => Backend::Gl,
+            _ => Backend::Auto,
+        }
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Backend::Auto => "auto",
+            Backend::Vulkan => "vulkan",
+            Backend::Metal => "metal",
+            Backend::Dx12 => "dx12",
+            Backend::Gl => "gl",
+        })
+    }
+}
+
+impl FromStr for Backend {
+    type Err = Error;
+    fn from_str(text: &str) -> Result<Backend> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "auto" | "all" | "primary" => Ok(Backend::Auto),
+            "vulkan" | "vk" => Ok(Backend::Vulkan),
+            "metal" | "mtl" => Ok(Backend::Metal),
+            "dx12" | "d3d12" => Ok(Backend::Dx12),
+            "gl" | "gles" | "opengl" => Ok(Backend::Gl),
+            other => Err(Error::shape(
+                "backend",
+                format!("unknown backend {other:?} (expected auto, vulkan, metal, dx12 or gl)"),
+            )),
+        }
+    }
+}
+
+/// How to pick the adapter and the kernel variants.
+#[derive(Clone, Debug, Default)]
+pub struct GpuOptions {
+    pub backend: Backend,
+    /// Take the first adapter whose name contains this text (case-insensitive).
+    pub adapter_name: Option<String>,
+    /// Force a pointwise kernel variant instead of the per-adapter default.
+    pub pointwise: Option<PointwiseVariant>,
+}
+
+/// What `devices` prints about one adapter.
+#[derive(Clone, Debug)]
+pub struct AdapterSummary {
+    pub name: String,
+    pub backend: Backend,
+    pub device_type: wgpu::DeviceType,
+    pub driver: String,
+    pub shader_f16: bool,
+    pub timestamp_query: bool,
+    pub max_storage_buffer_binding_size: u64,
+}
+
+impl AdapterSummary {
+    fn of(adapter: &wgpu::Adapter) -> Self {
+        let info = adapter.get_info();
+        let features = adapter.features();
+        AdapterSummary {
+            name: info.name,
+            backend: Backend::from_wgpu(info.backend),
+            device_type: info.device_type,
+            driver: format!("{} {}", info.driver, info.driver_info).trim().to_string(),
+            shader_f16: features.contains(wgpu::Features::SHADER_F16),
+            timestamp_query: features.contains(wgpu::Features::TIMESTAMP_QUERY),
+            max_storage_buffer_binding_size: adapter.limits().max_storage_buffer_binding_size,
+        }
+    }
+}
+
+impl fmt::Display for AdapterSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({:?}, {}", self.name, self.device_type, self.backend)?;
+        if !self.driver.is_empty() {
+            write!(f, ", {}", self.driver)?;
+        }
+        write!(f, ")")?;
+        if self.shader_f16 {
+            write!(f, " [shader-f16]")?;
+        }
+        if self.timestamp_query {
+            write!(f, " [timestamps]")?;
+        }
+        Ok(())
+    }
+}
+
+fn new_instance(backends: wgpu::Backends) -> wgpu::Instance {
+    let mut descriptor = wgpu::InstanceDescriptor::new_without_display_handle();
+    descriptor.backends = backends;
+    wgpu::Instance::new(descriptor)
+}
+
+/// Every adapter of every backend this build supports, in `Backend::ALL` order.
+pub fn list_adapters() -> Vec<AdapterSummary> {
+    let mut found = Vec::new();
+    for backend in Backend::ALL.into_iter().filter(|b| b.is_built()) {
+        let instance = new_instance(backend.wgpu_backends());
+        let adapters = pollster::block_on(instance.enumerate_adapters(backend.wgpu_backends()));
+        found.extend(adapters.iter().map(AdapterSummary::of));
+    }
+    found
+}
+
+/// Errors the device reported outside any call that returns them (wgpu's "uncaptured"
+/// errors), kept until the next check instead of wgpu's default of panicking.
+#[derive(Default)]
+struct DeviceHealth {
+    lost: Option<String>,
+    errors: Vec<String>,
+}
+
+/// The GPU runtime: adapter, device, queue and every compiled pipeline.
+///
+/// `Gpu` is `Send + Sync`; the pipelines are compiled and warmed up in [`Gpu::new`], so
+/// nothing is compiled while frames run.
+pub struct Gpu {
+    pub(crate) device: wgpu::Device,
+    pub(crate) queue: wgpu::Queue,
+    adapter: AdapterSummary,
+    limits: wgpu::Limits,
+    health: Arc<Mutex<DeviceHealth>>,
+    pub(crate) pipelines: PipelineCache,
+    pointwise: PointwiseVariant,
+    /// 16 zero bytes bound where a kernel's optional input (residual, slopes) is unused.
+    pub(crate) empty: wgpu::Buffer,
+}
+
+impl Gpu {
+    /// Picks an adapter, creates the device with the adapter's own limits (and SHADER_F16
+    /// where offered), compiles every kernel and runs each once so that its JIT cost is
+    /// paid here, not on a user's first frame.
+    pub fn new(options: &GpuOptions) -> Result<Gpu> {
+        let backend = options.backend;
+        if !backend.is_built() {
+            return Err(Error::BackendUnavailable { backend });
+        }
+        let instance = new_instance(backend.wgpu_backends());
+        let adapter = pollster::block_on(pick_adapter(&instance, backend, options.adapter_name.as_deref()))?;
+        let summary = AdapterSummary::of(&adapter);
+        let limits = adapter.limits();
+        let mut features = wgpu::Features::empty();
+        if summary.shader_f16 {
+            features |= wgpu::Features::SHADER_F16;
+        }
+        if summary.timestamp_query {
+            features |= wgpu::Features::TIMESTAMP_QUERY;
+        }
+        let descriptor = wgpu::DeviceDescriptor {
+            label: Some("liveshade"),
+            required_features: features,
+            required_limits: limits.clone(),
+            experimental_features: wgpu::ExperimentalFeatures::disabled(),
+            memory_hints: wgpu::MemoryHints::Performance,
+            trace: wgpu::Trace::Off,
+        };
+        let (device, queue) = pollster::block_on(adapter.request_device(&descriptor)).map_err(|e| {
+            Error::RequestDevice { adapter: summary.name.clone(), reason: e.to_string() }
+        })?;
+
+        let health = Arc::new(Mutex::new(DeviceHealth::default()));
+        let on_error = Arc::clone(&health);
+        device.on_uncaptured_error(Arc::new(move |error: wgpu::Error| {
+            if let Ok(mut health) = on_error.lock() {
+                health.errors.push(error.to_string());
+            }
+        }));
+        let on_lost = Arc::clone(&health);
+        device.set_device_lost_callback(move |reason, message| {
+            if let Ok(mut health) = on_lost.lock() {
+                health.lost = Some(format!("{reason:?}: {message}"));
+            }
+        });
+
+        let pointwise = options.pointwise.unwrap_or_else(|| PointwiseVariant::default_for(&summary));
+        let pipelines = PipelineCache::new(&device)?;
+        let empty = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("empty"),
+            size: 16,
+            usage: wgpu::BufferUsages::STORAGE,
+            mapped_at_creation: false,
+        });
+        let gpu = Gpu { device, queue, adapter: summary, limits, health, pipelines, pointwise, empty };
+        gpu.check("compiling the kernels")?;
+        gpu.pipelines.warm_up(&gpu)?;
+        Ok(gpu)
+    }
+
+    /// The adapter in use.
+    pub fn adapter(&self) -> &AdapterSummary {
+        &self.adapter
+    }
+
+    /// The device limits (the adapter's own, all requested).
+    pub fn limits(&self) -> &wgpu::Limits {
+        &self.limits
+    }
+
+    pub fn device(&self) -> &wgpu::Device {
+        &self.device
+    }
+
+    pub fn queue(&self) -> &wgpu::Queue {
+        &self.queue
+    }
+
+    /// The pointwise variant the layers use on this adapter.
+    pub fn pointwise_variant(&self) -> PointwiseVariant {
+        self.pointwise
+    }
+
+    /// Whether the device offers f16 arithmetic in shaders.
+    pub fn has_shader_f16(&self) -> bool {
+        self.device.features().contains(wgpu::Features::SHADER_F16)
+    }
+
+    /// Fails if the device was lost or reported an error since the last check.
+    pub fn check(&self, during: &'static str) -> Result<()> {
+        let mut health = self.health.lock().map_err(|_| Error::Gpu {
+            during,
+            message: "device health lock poisoned by a panicking thread".into(),
+        })?;
+        if let Some(reason) = &health.lost {
+            return Err(Error::DeviceLost { reason: reason.clone() });
+        }
+        if !health.errors.is_empty() {
+            let message = health.errors.join("; ");
+            health.errors.clear();
+            return Err(Error::Gpu { during, message });
+        }
+        Ok(())
+    }
+
+    pub fn encoder(&self, label: &str) -> wgpu::CommandEncoder {
+        self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(label) })
+    }
+
+    /// Submits and blocks until the GPU has finished, then reports any device error.
+    pub fn submit_and_wait(&self, encoder: wgpu::CommandEncoder) -> Result<()> {
+        self.check("recording")?;
+        let index = self.queue.submit([encoder.finish()]);
+        self.wait(Some(index), "a submission")
+    }
+
+    pub(crate) fn wait(&self, index: Option<wgpu::SubmissionIndex>, during: &'static str) -> Result<()> {
+        let poll = self.device.poll(wgpu::PollType::Wait { submission_index: index, timeout: None });
+        self.check(during)?;
+        poll.map(|_| ()).map_err(|e| Error::Gpu { during, message: e.to_string() })
+    }
+
+    /// Destroys the device, as a driver reset would. Every later call fails with
+    /// [`Error::DeviceLost`]; used to test that path.
+    pub fn destroy_device(&self) {
+        self.device.destroy();
+        let _ = self.device.poll(wgpu::PollType::Poll);
+    }
+
+    pub(crate) fn check_binding_size(&self, what: impl Into<String>, bytes: u64) -> Result<()> {
+        let limit = self.limits.max_storage_buffer_binding_size.min(self.limits.max_buffer_size);
+        if bytes > limit {
+            return Err(Error::TooLarge {
+                what: what.into(),
+                needed: bytes,
+                limit,
+                limit_name: "max_storage_buffer_binding_size",
+            });
+        }
+        Ok(())
+    }
+}
+
+async fn pick_adapter(
+    instance: &wgpu::Instance,
+    backend: Backend,
+    name_filter: Option<&str>,
+) -> Result<wgpu::Adapter> {
+    let mut adapters = instance.enumerate_adapters(backend.wgpu_backends()).await;
+    let available: Vec<String> = adapters.iter().map(|a| AdapterSummary::of(a).to_string()).collect();
+    let no_adapter = || Error::NoAdapter {
+        backend,
+        name_filter: name_filter.map(str::to_string),
+        available: available.clone(),
+    };
+    if let Some(filter) = name_filter {
+        let filter = filter.to_ascii_lowercase();
+        let position = adapters
+            .iter()
+            .position(|a| a.get_info().name.to_ascii_lowercase().contains(&filter))
+            .ok_or_else(no_adapter)?;
+        return Ok(adapters.swap_remove(position));
+    }
+    // Prefer real GPUs: discrete, integrated, virtual, then CPU adapters (lavapipe).
+    let rank = |a: &wgpu::Adapter| match a.get_info().device_type {
+        wgpu::DeviceType::DiscreteGpu => 0,
+        wgpu::DeviceType::IntegratedGpu => 1,
+        wgpu::DeviceType::VirtualGpu => 2,
+        wgpu::DeviceType::Cpu => 3,
+        wgpu::DeviceType::Other => 4,
+    };
+    let best = (0..adapters.len()).min_by_key(|i| rank(&adapters[*i])).ok_or_else(no_adapter)?;
+    Ok(adapters.swap_remove(best))
+}

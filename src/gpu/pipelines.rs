@@ -1,0 +1,313 @@
+//! Every compute pipeline of the library, compiled once per device.
+//!
+//! The kernel set is closed (one [`Kernel`] per entry point and specialisation), so the
+//! cache is a table built eagerly in [`PipelineCache::new`]; looking a pipeline up is an
+//! index, with no lock and no compilation on the frame path.
+
+use crate::error::{Error, Result};
+use crate::gpu::Gpu;
+
+/// Invocations per workgroup of the one-dimensional kernels (`LINEAR_WORKGROUP` in
+/// shaders/common.wgsl).
+pub const LINEAR_WORKGROUP_SIZE: u32 = 64;
+
+const COMMON: &str = include_str!("../../shaders/common.wgsl");
+
+/// A shader family: one WGSL file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Family {
+    Conv,
+    Depthwise,
+    Pointwise,
+    Pool,
+    Elementwise,
+    Dense,
+}
+
+impl Family {
+    pub const ALL: [Family; 6] = [
+        Family::Conv,
+        Family::Depthwise,
+        Family::Pointwise,
+        Family::Pool,
+        Family::Elementwise,
+        Family::Dense,
+    ];
+
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Family::Conv => "conv.wgsl",
+            Family::Depthwise => "depthwise.wgsl",
+            Family::Pointwise => "pointwise.wgsl",
+            Family::Pool => "pool.wgsl",
+            Family::Elementwise => "elementwise.wgsl",
+            Family::Dense => "dense.wgsl",
+        }
+    }
+
+    fn own_source(self) -> &'static str {
+        match self {
+            Family::Conv => include_str!("../../shaders/conv.wgsl"),
+            Family::Depthwise => include_str!("../../shaders/depthwise.wgsl"),
+            Family::Pointwise => include_str!("../../shaders/pointwise.wgsl"),
+            Family::Pool => include_str!("../../shaders/pool.wgsl"),
+            Family::Elementwise => include_str!("../../shaders/elementwise.wgsl"),
+            Family::Dense => include_str!("../../shaders/dense.wgsl"),
+        }
+    }
+
+    /// The complete WGSL module: shaders/common.wgsl followed by the family's file.
+    pub fn source(self) -> String {
+        format!("{COMMON}\n{}", self.own_source())
+    }
+}
+
+/// How a kernel binds one resource.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Slot {
+    Uniform,
+    Read,
+    ReadWrite,
+}
+
+use Slot::{Read, ReadWrite, Uniform};
+
+/// One pipeline: an entry point of a family with its specialisation constants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kernel {
+    Conv2d,
+    Depthwise3x3,
+    Depthwise5x5,
+    PointwiseNaive,
+    PointwiseBlocked,
+    PointwiseTiled,
+    MaxPool2x2,
+    GlobalAveragePool,
+    Add,
+    ChannelPad,
+    ChannelScale,
+    Dense,
+    Softmax,
+}
+
+// Binding lists: binding 0 is always the parameter uniform; the rest follow the WGSL
+// declarations of each file in order.
+const CONV_SLOTS: &[(u32, Slot)] =
+    &[(0, Uniform), (1, Read), (2, Read), (3, Read), (4, Read), (5, ReadWrite)];
+const NAIVE_SLOTS: &[(u32, Slot)] =
+    &[(0, Uniform), (1, Read), (2, Read), (3, Read), (4, Read), (6, ReadWrite)];
+const POOL_SLOTS: &[(u32, Slot)] = &[(0, Uniform), (1, Read), (2, ReadWrite)];
+const DENSE_SLOTS: &[(u32, Slot)] = &[(0, Uniform), (1, Read), (2, Read), (3, Read), (4, ReadWrite)];
+
+impl Kernel {
+    pub const ALL: [Kernel; 13] = [
+        Kernel::Conv2d,
+        Kernel::Depthwise3x3,
+        Kernel::Depthwise5x5,
+        Kernel::PointwiseNaive,
+        Kernel::PointwiseBlocked,
+        Kernel::PointwiseTiled,
+        Kernel::MaxPool2x2,
+        Kernel::GlobalAveragePool,
+        Kernel::Add,
+        Kernel::ChannelPad,
+        Kernel::ChannelScale,
+        Kernel::Dense,
+        Kernel::Softmax,
+    ];
+
+    pub fn family(self) -> Family {
+        match self {
+            Kernel::Conv2d => Family::Conv,
+            Kernel::Depthwise3x3 | Kernel::Depthwise5x5 => Family::Depthwise,
+            Kernel::PointwiseNaive | Kernel::PointwiseBlocked | Kernel::PointwiseTiled => {
+                Family::Pointwise
+            }
+            Kernel::MaxPool2x2 | Kernel::GlobalAveragePool => Family::Pool,
+            Kernel::Add | Kernel::ChannelPad | Kernel::ChannelScale => Family::Elementwise,
+            Kernel::Dense | Kernel::Softmax => Family::Dense,
+        }
+    }
+
+    pub fn entry_point(self) -> &'static str {
+        match self {
+            Kernel::Conv2d => "conv2d",
+            Kernel::Depthwise3x3 | Kernel::Depthwise5x5 => "depthwise",
+            Kernel::PointwiseNaive => "pointwise_naive",
+            Kernel::PointwiseBlocked => "pointwise_blocked",
+            Kernel::PointwiseTiled => "pointwise_tiled",
+            Kernel::MaxPool2x2 => "max_pool_2x2",
+            Kernel::GlobalAveragePool => "global_average_pool",
+            Kernel::Add => "add",
+            Kernel::ChannelPad => "channel_pad",
+            Kernel::ChannelScale => "channel_scale",
+            Kernel::Dense => "dense",
+            Kernel::Softmax => "softmax",
+        }
+    }
+
+    /// Pipeline-overridable constants (WGSL `override`), i.e. the specialisation.
+    pub fn constants(self) -> &'static [(&'static str, f64)] {
+        match self {
+            Kernel::Depthwise3x3 => &[("kernel_size", 3.0)],
+            Kernel::Depthwise5x5 => &[("kernel_size", 5.0)],
+            _ => &[],
+        }
+    }
+
+    /// (binding, slot) of group 0, parameters first, output last.
+    pub fn slots(self) -> &'static [(u32, Slot)] {
+        match self.family() {
+            Family::Conv | Family::Depthwise | Family::Elementwise => CONV_SLOTS,
+            Family::Pointwise if self == Kernel::PointwiseNaive => NAIVE_SLOTS,
+            Family::Pointwise => CONV_SLOTS,
+            Family::Pool => POOL_SLOTS,
+            Family::Dense => DENSE_SLOTS,
+        }
+    }
+
+    /// Invocations per workgroup.
+    pub fn workgroup_size(self) -> u32 {
+        match self {
+            Kernel::PointwiseTiled => 256,
+            _ => LINEAR_WORKGROUP_SIZE,
+        }
+    }
+
+    fn index(self) -> usize {
+        Kernel::ALL.iter().position(|k| *k == self).unwrap_or(0)
+    }
+}
+
+pub(crate) struct CompiledKernel {
+    pub pipeline: wgpu::ComputePipeline,
+    pub layout: wgpu::BindGroupLayout,
+}
+
+/// The compiled pipelines, one per [`Kernel`].
+pub struct PipelineCache {
+    kernels: Vec<CompiledKernel>,
+}
+
+impl PipelineCache {
+    pub(crate) fn new(device: &wgpu::Device) -> Result<Self> {
+        let modules: Vec<(Family, wgpu::ShaderModule)> = Family::ALL
+            .iter()
+            .map(|family| {
+                let source = family.source();
+                let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                    label: Some(family.file_name()),
+                    source: wgpu::ShaderSource::Wgsl(source.into()),
+                });
+                (*family, module)
+            })
+            .collect();
+        let mut kernels = Vec::with_capacity(Kernel::ALL.len());
+        for kernel in Kernel::ALL {
+            let module = modules
+                .iter()
+                .find(|(family, _)| *family == kernel.family())
+                .map(|(_, module)| module)
+                .ok_or_else(|| Error::Gpu { during: "compiling", message: "missing module".into() })?;
+            kernels.push(compile(device, module, kernel));
+        }
+        Ok(PipelineCache { kernels })
+    }
+
+    pub(crate) fn get(&self, kernel: Kernel) -> &CompiledKernel {
+        &self.kernels[kernel.index()]
+    }
+
+    /// Runs every pipeline once on dummy buffers with all-zero parameters (each kernel
+    /// returns at once): lavapipe compiles a pipeline's machine code at its first
+    /// dispatch, 30-130 ms each (shared/PERF_NOTES.md), and this moves that cost here.
+    pub(crate) fn warm_up(&self, gpu: &Gpu) -> Result<()> {
+        let dummy = |usage| {
+            gpu.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("warm-up"),
+                size: 256,
+                usage,
+                mapped_at_creation: false,
+            })
+        };
+        let params = dummy(wgpu::BufferUsages::UNIFORM);
+        let storage = [dummy(wgpu::BufferUsages::STORAGE), dummy(wgpu::BufferUsages::STORAGE)];
+        let mut encoder = gpu.encoder("warm-up");
+        {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("warm-up"),
+                timestamp_writes: None,
+            });
+            for kernel in Kernel::ALL {
+                let compiled = self.get(kernel);
+                let entries: Vec<wgpu::BindGroupEntry> = kernel
+                    .slots()
+                    .iter()
+                    .map(|(binding, slot)| wgpu::BindGroupEntry {
+                        binding: *binding,
+                        resource: match slot {
+                            Uniform => params.as_entire_binding(),
+                            Read => storage[0].as_entire_binding(),
+                            ReadWrite => storage[1].as_entire_binding(),
+                        },
+                    })
+                    .collect();
+                let bind_group = gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                    label: Some("warm-up"),
+                    layout: &compiled.layout,
+                    entries: &entries,
+                });
+                pass.set_pipeline(&compiled.pipeline);
+                pass.set_bind_group(0, &bind_group, &[]);
+                pass.dispatch_workgroups(1, 1, 1);
+            }
+        }
+        gpu.submit_and_wait(encoder)
+    }
+}
+
+fn compile(device: &wgpu::Device, module: &wgpu::ShaderModule, kernel: Kernel) -> CompiledKernel {
+    let entries: Vec<wgpu::BindGroupLayoutEntry> = kernel
+        .slots()
+        .iter()
+        .map(|(binding, slot)| wgpu::BindGroupLayoutEntry {
+            binding: *binding,
+            visibility: wgpu::ShaderStages::COMPUTE,
+            ty: match slot {
+                Uniform => wgpu::BindingType::Buffer {
+                    ty: wgpu::BufferBindingType::Uniform,
+                    has_dynamic_offset: false,
+                    min_binding_size: None,
+                },
+                Read | ReadWrite => wgpu::BindingType::Buffer {
+                    ty: wgpu::BufferBindingType::Storage { read_only: *slot == Read },
+                    has_dynamic_offset: false,
+                    min_binding_size: None,
+                },
+            },
+            count: None,
+        })
+        .collect();
+    let label = kernel.entry_point();
+    let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+        label: Some(label),
+        entries: &entries,
+    });
+    let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+        label: Some(label),
+        bind_group_layouts: &[Some(&layout)],
+        immediate_size: 0,
+    });
+    let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+        label: Some(label),
+        layout: Some(&pipeline_layout),
+        module,
+        entry_point: Some(kernel.entry_point()),
+        compilation_options: wgpu::PipelineCompilationOptions {
+            constants: kernel.constants(),
+            zero_initialize_workgroup_memory: false,
+        },
+        cache: None,
+    });
+    CompiledKernel { pipeline, layout }
+}

@@ -1,0 +1,26 @@
+//! Layers as recorded dispatches. Each layer uploads its weights once (`new`), binds to
+//! its input and output tensors once (`bind`, giving a [`crate::gpu::Dispatch`]), and is
+//! then recorded into a caller's encoder for every frame without allocating or submitting.
+//!
+//! Kernel families and their WGSL files: [`conv`] (shaders/conv.wgsl), [`depthwise`]
+//! (depthwise.wgsl), [`pointwise`] (pointwise.wgsl), [`pool`] (pool.wgsl), [`elementwise`]
+//! (elementwise.wgsl), [`dense`] (dense.wgsl); [`reference`] is the CPU twin of each.
+
+pub mod batch_norm;
+pub mod conv;
+pub mod dense;
+pub mod depthwise;
+pub mod elementwise;
+mod layer;
+pub mod pointwise;
+pub mod pool;
+pub mod reference;
+
+pub use batch_norm::{BatchNorm, fold_batch_norm};
+pub use conv::{Conv2d, Conv2dDesc, GeneralConv, Padding};
+pub use dense::{Dense, softmax};
+pub use depthwise::Depthwise;
+pub use elementwise::{add, channel_pad, channel_scale};
+pub use layer::Activation;
+pub use pointwise::{Pointwise, PointwiseVariant};
+pub use pool::{global_average_pool, max_pool_2x2, max_pool_2x2_shape};

@@ -1,0 +1,163 @@
+//! Pointwise (1x1) convolution as a matrix multiply (shaders/pointwise.wgsl).
+
+use bytemuck::{Pod, Zeroable};
+
+use crate::error::{Error, Result};
+use crate::gpu::{AdapterSummary, Dispatch, Gpu, Kernel, Tensor};
+use crate::nn::layer::{Activation, channel_params, check_io, check_len, gemm_weights, residual_binding};
+use crate::tensor::Shape;
+
+/// The three kernels of pointwise.wgsl, selectable per adapter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PointwiseVariant {
+    /// One output value per invocation: the baseline the others are measured against.
+    Naive,
+    /// 8 pixels x 8 output channels per invocation in registers, vec4 loads.
+    Blocked,
+    /// 64 x 64 output tiles staged through workgroup memory.
+    Tiled,
+}
+
+impl PointwiseVariant {
+    pub const ALL: [PointwiseVariant; 3] = [PointwiseVariant::Naive, PointwiseVariant::Blocked, PointwiseVariant::Tiled];
+
+    /// The default per adapter. On CPU adapters (lavapipe, llvmpipe, SwiftShader) workgroup
+    /// memory is ordinary memory behind barriers and register blocking wins by 3-30x
+    /// (shared/PERF_NOTES.md; BENCHMARKS.md for this kernel set); on GPUs with fast
+    /// workgroup memory tiling is the usual winner. `GpuOptions::pointwise` overrides.
+    pub fn default_for(adapter: &AdapterSummary) -> Self {
+        match adapter.device_type {
+            wgpu::DeviceType::Cpu => PointwiseVariant::Blocked,
+            _ => PointwiseVariant::Tiled,
+        }
+    }
+
+    pub fn kernel(self) -> Kernel {
+        match self {
+            PointwiseVariant::Naive => Kernel::PointwiseNaive,
+            PointwiseVariant::Blocked => Kernel::PointwiseBlocked,
+            PointwiseVariant::Tiled => Kernel::PointwiseTiled,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            PointwiseVariant::Naive => "naive",
+            PointwiseVariant::Blocked => "blocked",
+            PointwiseVariant::Tiled => "tiled",
+        }
+    }
+
+    /// Workgroups covering `pixels` x `weight_c4` channel groups.
+    fn workgroups(self, pixels: u64, out_c4: u64, weight_c4: u64) -> u64 {
+        match self {
+            PointwiseVariant::Naive => (pixels * out_c4 * 4).div_ceil(64),
+            PointwiseVariant::Blocked => (pixels.div_ceil(8) * (weight_c4 / 2)).div_ceil(64),
+            PointwiseVariant::Tiled => pixels.div_ceil(64) * weight_c4.div_ceil(16),
+        }
+    }
+}
+
+impl std::str::FromStr for PointwiseVariant {
+    type Err = Error;
+    fn from_str(text: &str) -> Result<Self> {
+        PointwiseVariant::ALL
+            .into_iter()
+            .find(|v| v.name() == text)
+            .ok_or_else(|| Error::shape("pointwise", format!("unknown variant {text:?} (naive, blocked, tiled)")))
+    }
+}
+
+/// Parameters of pointwise.wgsl (`PointwiseParams` there, same field order).
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct PointwiseParams {
+    pixels: u32,
+    in_c4: u32,
+    out_c: u32,
+    out_c4: u32,
+    weight_c4: u32,
+    activation: u32,
+    residual_c4: u32,
+    _padding: u32,
+}
+
+pub struct Pointwise {
+    in_channels: u32,
+    out_channels: u32,
+    variant: PointwiseVariant,
+    weights: wgpu::Buffer,
+    channel_params: wgpu::Buffer,
+    activation: u32,
+}
+
+impl Pointwise {
+    /// `weights` are [out][in] (a 1x1 OIHW kernel). The variant is the adapter's default.
+    pub fn new(gpu: &Gpu, in_channels: u32, out_channels: u32, weights: &[f32], bias: Option<&[f32]>, activation: Activation) -> Result<Self> {
+        if in_channels == 0 || out_channels == 0 {
+            return Err(Error::shape("pointwise", format!("zero channels ({in_channels} -> {out_channels})")));
+        }
+        let (inputs, outputs) = (in_channels as usize, out_channels as usize);
+        check_len("pointwise", "weights", weights.len(), inputs * outputs)?;
+        let rows = inputs.div_ceil(4) * 4;
+        let packed = gemm_weights(weights, inputs, outputs, |i| i, rows);
+        Ok(Pointwise {
+            in_channels,
+            out_channels,
+            variant: gpu.pointwise_variant(),
+            weights: gpu.constant_buffer("pointwise weights", &packed)?,
+            channel_params: channel_params(gpu, "pointwise", out_channels, bias, &activation)?,
+            activation: activation.code(),
+        })
+    }
+
+    /// The same layer on another kernel variant.
+    pub fn with_variant(mut self, variant: PointwiseVariant) -> Self {
+        self.variant = variant;
+        self
+    }
+
+    pub fn variant(&self) -> PointwiseVariant {
+        self.variant
+    }
+
+    pub fn output_shape(&self, input: Shape) -> Shape {
+        Shape { channels: self.out_channels, ..input }
+    }
+
+    /// Binds the layer to `input` -> `output`, adding `residual` (same pixels, at most the
+    /// output's channels; missing channels add zero) before the activation.
+    pub fn bind(&self, gpu: &Gpu, input: &Tensor, output: &Tensor, residual: Option<&Tensor>) -> Result<Dispatch> {
+        let in_shape = input.shape();
+        in_shape.check_not_empty("pointwise")?;
+        let expected_input = Shape { channels: self.in_channels, ..in_shape };
+        let out = self.output_shape(in_shape);
+        check_io("pointwise", input, expected_input, output, out, residual)?;
+        let (residual_c, residual_buffer) = residual_binding(gpu, residual);
+        let out_c4 = out.channel_groups();
+        let weight_c4 = self.out_channels.div_ceil(8) * 2;
+        let pixels = u32::try_from(out.pixels()).map_err(|_| Error::shape("pointwise", format!("{out} has too many pixels")))?;
+        let params = PointwiseParams {
+            pixels,
+            in_c4: in_shape.channel_groups(),
+            out_c: self.out_channels,
+            out_c4,
+            weight_c4,
+            activation: self.activation,
+            residual_c4: residual_c.div_ceil(4),
+            _padding: 0,
+        };
+        let kernel = self.variant.kernel();
+        gpu.dispatch(
+            kernel,
+            bytemuck::bytes_of(&params),
+            &[input.buffer(), &self.weights, &self.channel_params, residual_buffer, output.buffer()],
+            self.variant.workgroups(out.pixels(), out_c4 as u64, weight_c4 as u64),
+        )
+    }
+
+    /// Multiply-adds x 2 for one input of `pixels` pixels.
+    pub fn flops(&self, pixels: u64) -> u64 {
+        2 * pixels * self.in_channels as u64 * self.out_channels as u64
+    }
+}

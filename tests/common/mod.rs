@@ -1,0 +1,91 @@
+//! Helpers shared by the GPU test binaries.
+#![allow(dead_code)]
+
+use std::sync::OnceLock;
+
+use liveshade::gpu::{Backend, BufferArena, Dispatch, Gpu, GpuOptions, Tensor, record_all};
+use liveshade::tensor::{HostTensor, Shape};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+/// The GPU of this test binary, chosen by LIVESHADE_BACKEND / WGPU_BACKEND. A machine
+/// without an adapter fails every GPU test: they never pass by skipping.
+pub fn gpu() -> &'static Gpu {
+    static GPU: OnceLock<Gpu> = OnceLock::new();
+    GPU.get_or_init(|| {
+        let backend = Backend::from_env().expect("LIVESHADE_BACKEND / WGPU_BACKEND");
+        match Gpu::new(&GpuOptions { backend, ..Default::default() }) {
+            Ok(gpu) => {
+                eprintln!("testing on {}", gpu.adapter());
+                gpu
+            }
+            Err(error) => panic!(
+                "the GPU tests need an adapter and found none usable (CI={:?}): {error}",
+                std::env::var("CI").ok()
+            ),
+        }
+    })
+}
+
+pub fn rng(seed: u64) -> StdRng {
+    StdRng::seed_from_u64(seed)
+}
+
+pub fn random_values(rng: &mut StdRng, count: usize) -> Vec<f32> {
+    (0..count).map(|_| rng.random_range(-1.0f32..1.0)).collect()
+}
+
+pub fn random_tensor(rng: &mut StdRng, shape: Shape) -> HostTensor {
+    HostTensor::new(shape, random_values(rng, shape.len() as usize)).expect("shape")
+}
+
+/// A GPU tensor holding `host`.
+pub fn upload(arena: &mut BufferArena, host: &HostTensor) -> Tensor {
+    let gpu = gpu();
+    let tensor = arena.tensor(gpu, "test input", host.shape).expect("tensor");
+    gpu.write_tensor(&tensor, host).expect("upload");
+    tensor
+}
+
+/// Records `dispatches` in one pass, submits, waits and reads `output` back.
+pub fn run(dispatches: &[&Dispatch], output: &Tensor) -> HostTensor {
+    let gpu = gpu();
+    let mut encoder = gpu.encoder("test");
+    record_all(&mut encoder, dispatches.iter().copied());
+    gpu.submit_and_wait(encoder).expect("submit");
+    gpu.read_tensor(output).expect("readback")
+}
+
+/// Compares GPU and reference values with a tolerance scaled to the output's magnitude
+/// and to the number of terms summed into each output (f32 accumulation and FMA on the
+/// GPU against f64 on the CPU). Reports the first mismatch with its index, both values and
+/// the tolerance. Returns the largest absolute difference.
+pub fn assert_close(what: &str, got: &HostTensor, want: &HostTensor, terms: usize) -> f32 {
+    assert_eq!(got.shape, want.shape, "{what}: shapes differ");
+    let magnitude = want.data.iter().fold(1.0f32, |m, v| m.max(v.abs()));
+    let tolerance = 1e-5 * magnitude * (terms.max(1) as f32).sqrt();
+    let mut largest = 0.0f32;
+    for (index, (g, w)) in got.data.iter().zip(&want.data).enumerate() {
+        let difference = (g - w).abs();
+        assert!(
+            difference <= tolerance,
+            "{what}: first mismatch at index {index} (NHWC {:?}): gpu {g} vs reference {w}, |diff| {difference} > tolerance {tolerance}",
+            unravel(want.shape, index)
+        );
+        largest = largest.max(difference);
+    }
+    largest
+}
+
+fn unravel(shape: Shape, index: usize) -> [usize; 4] {
+    let c = shape.channels as usize;
+    let w = shape.width as usize;
+    let h = shape.height as usize;
+    [index / (c * w * h), (index / (c * w)) % h, (index / c) % w, index % c]
+}
+
+/// Prints the largest difference of a test (collected for the closing notes with
+/// `cargo test -- --nocapture`).
+pub fn report(test: &str, cases: usize, largest: f32) {
+    eprintln!("{test}: {cases} cases, largest |gpu - reference| = {largest:.3e}");
+}

@@ -1,0 +1,475 @@
+//! Every kernel against its CPU reference (src/nn/reference.rs) on random shapes: odd and
+//! 1x1 spatial sizes, prime channel counts, stride 2 on odd inputs, every padding mode and
+//! activation, with and without fused residuals.
+
+mod common;
+
+use common::{assert_close, gpu, random_tensor, random_values, report, rng, run, upload};
+use liveshade::gpu::{BufferArena, Kernel};
+use liveshade::nn::{self, Activation, Conv2d, Conv2dDesc, Dense, Depthwise, GeneralConv, Padding, Pointwise, PointwiseVariant, reference};
+use liveshade::tensor::Shape;
+use rand::Rng;
+use rand::rngs::StdRng;
+
+const PRIMES: [u32; 12] = [1, 2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31];
+
+/// Spatial sizes every family must handle, then random ones.
+const FIXED_SIZES: [(u32, u32); 5] = [(1, 1), (7, 5), (13, 1), (1, 13), (9, 9)];
+
+fn spatial(rng: &mut StdRng, case: usize) -> (u32, u32) {
+    FIXED_SIZES.get(case).copied().unwrap_or_else(|| (rng.random_range(1..=17), rng.random_range(1..=17)))
+}
+
+fn random_activation(rng: &mut StdRng, channels: u32, case: usize) -> Activation {
+    match case % 5 {
+        0 => Activation::None,
+        1 => Activation::Relu,
+        2 => Activation::Relu6,
+        3 => Activation::PRelu((0..channels).map(|_| rng.random_range(-1.5f32..1.5)).collect()),
+        _ => Activation::Sigmoid,
+    }
+}
+
+/// Values spread to [-4, 4] so ReLU6 and sigmoid see their saturated ranges too.
+fn scaled(values: Vec<f32>, scale: f32) -> Vec<f32> {
+    values.into_iter().map(|v| v * scale).collect()
+}
+
+fn random_padding(rng: &mut StdRng, kernel_h: u32, kernel_w: u32, height: u32, width: u32, stride: u32, case: usize) -> Padding {
+    match case % 4 {
+        0 => Padding::VALID,
+        1 => Padding::same(height, width, kernel_h, kernel_w, stride),
+        2 => Padding::symmetric((kernel_h.min(kernel_w) - 1) / 2),
+        _ => Padding {
+            top: rng.random_range(0..kernel_h),
+            bottom: rng.random_range(0..kernel_h),
+            left: rng.random_range(0..kernel_w),
+            right: rng.random_range(0..kernel_w),
+        },
+    }
+}
+
+#[test]
+fn conv2d_general_matches_reference_on_random_shapes() {
+    let gpu = gpu();
+    let mut rng = rng(2);
+    let mut largest = 0.0f32;
+    let mut cases = 0;
+    let mut attempt = 0;
+    while cases < 40 {
+        let case = attempt;
+        attempt += 1;
+        let (height, width) = spatial(&mut rng, case % 8);
+        let kernel_h = rng.random_range(1..=7);
+        let kernel_w = if case % 3 == 0 { kernel_h } else { rng.random_range(1..=7) };
+        let stride = 1 + (case as u32 % 2);
+        let padding = random_padding(&mut rng, kernel_h, kernel_w, height, width, stride, case / 2);
+        let (in_channels, out_channels, groups) = match case % 3 {
+            0 => (PRIMES[rng.random_range(0..12)], PRIMES[rng.random_range(0..12)], 1),
+            1 => {
+                let c = PRIMES[rng.random_range(0..12)];
+                (c, c, c) // depthwise through the general kernel
+            }
+            _ => {
+                let g = rng.random_range(2..=3);
+                (g * rng.random_range(1..=5), g * rng.random_range(1..=4), g)
+            }
+        };
+        let desc = Conv2dDesc { in_channels, out_channels, kernel_h, kernel_w, stride, padding, groups };
+        let input_shape = Shape::new(height, width, in_channels).with_batch(1 + (case as u32 % 4 == 3) as u32);
+        let Ok(out_shape) = desc.output_shape(input_shape) else { continue };
+        cases += 1;
+        let input = random_tensor(&mut rng, input_shape);
+        let weights = random_values(&mut rng, out_channels as usize * desc.weights_per_output());
+        let bias = scaled(random_values(&mut rng, out_channels as usize), 2.0);
+        let activation = random_activation(&mut rng, out_channels, case);
+        let residual = (case % 4 == 1).then(|| { let channels = rng.random_range(1..=out_channels); random_tensor(&mut rng, Shape { channels, ..out_shape }) });
+        let want = reference::conv2d(&input, &desc, &weights, Some(&bias), &activation, residual.as_ref()).unwrap();
+
+        let mut arena = BufferArena::new();
+        let layer = GeneralConv::new(gpu, desc, &weights, Some(&bias), activation).unwrap();
+        let input_gpu = upload(&mut arena, &input);
+        let residual_gpu = residual.as_ref().map(|r| upload(&mut arena, r));
+        let output = arena.tensor(gpu, "output", out_shape).unwrap();
+        let dispatch = layer.bind(gpu, &input_gpu, &output, residual_gpu.as_ref()).unwrap();
+        let got = run(&[&dispatch], &output);
+        largest = largest.max(assert_close(&format!("conv2d case {case} {desc:?} on {input_shape}"), &got, &want, desc.weights_per_output()));
+    }
+    report("conv2d general", cases, largest);
+}
+
+/// The stems and output convolutions of the three networks (shared/golden/ARCHITECTURES.md).
+#[test]
+fn conv2d_matches_reference_on_network_geometries() {
+    let gpu = gpu();
+    let mut rng = rng(3);
+    let cases = [
+        // BlazeFace stem: 5x5 s2 SAME on 128 -> pads (1, 2, 1, 2), ReLU (input cut to 32).
+        (Shape::new(32, 32, 3), Conv2dDesc::new(3, 24, 5, 2, Padding::same(32, 32, 5, 5, 2)), Activation::Relu),
+        // Face Mesh stem: 3x3 s2 SAME on an even input -> (0, 1, 0, 1), PReLU.
+        (Shape::new(24, 24, 3), Conv2dDesc::new(3, 16, 3, 2, Padding::same(24, 24, 3, 3, 2)), Activation::PRelu(random_values(&mut rng, 16))),
+        // MiniFASNet conv1: 3x3 s2, PyTorch padding 1.
+        (Shape::new(20, 20, 3), Conv2dDesc::new(3, 32, 3, 2, Padding::symmetric(1)), Activation::PRelu(random_values(&mut rng, 32))),
+        // Face Mesh output conv: 3x3 s3 VALID on 3x3x32 -> 1x1x1404 (cut to 140).
+        (Shape::new(3, 3, 32), Conv2dDesc::new(32, 140, 3, 3, Padding::VALID), Activation::None),
+        // MiniFASNet conv_6_dw: 5x5 depthwise VALID on 5x5x512 (cut to 40 channels).
+        (Shape::new(5, 5, 40), Conv2dDesc::new(40, 40, 5, 1, Padding::VALID).with_groups(40), Activation::None),
+    ];
+    let mut largest = 0.0f32;
+    for (input_shape, desc, activation) in cases.iter().cloned() {
+        let out_shape = desc.output_shape(input_shape).unwrap();
+        let input = random_tensor(&mut rng, input_shape);
+        let weights = random_values(&mut rng, desc.out_channels as usize * desc.weights_per_output());
+        let bias = random_values(&mut rng, desc.out_channels as usize);
+        let want = reference::conv2d(&input, &desc, &weights, Some(&bias), &activation, None).unwrap();
+        let mut arena = BufferArena::new();
+        let layer = Conv2d::new(gpu, desc, &weights, Some(&bias), activation).unwrap();
+        let input_gpu = upload(&mut arena, &input);
+        let output = arena.tensor(gpu, "output", out_shape).unwrap();
+        let got = run(&[&layer.bind(gpu, &input_gpu, &output, None).unwrap()], &output);
+        largest = largest.max(assert_close(&format!("{desc:?}"), &got, &want, desc.weights_per_output()));
+    }
+    report("conv2d network geometries", cases.len(), largest);
+}
+
+#[test]
+fn conv2d_routes_to_the_specialised_kernels() {
+    let gpu = gpu();
+    let pointwise = Conv2d::new(gpu, Conv2dDesc::new(8, 8, 1, 1, Padding::VALID), &[0.0; 64], None, Activation::None).unwrap();
+    assert_eq!(pointwise.kernel(), gpu.pointwise_variant().kernel());
+    let depthwise = Conv2d::new(gpu, Conv2dDesc::new(8, 8, 3, 2, Padding::same(8, 8, 3, 3, 2)).with_groups(8), &[0.0; 72], None, Activation::None).unwrap();
+    assert_eq!(depthwise.kernel(), Kernel::Depthwise3x3);
+    let depthwise5 = Conv2d::new(gpu, Conv2dDesc::new(4, 4, 5, 1, Padding::VALID).with_groups(4), &[0.0; 100], None, Activation::None).unwrap();
+    assert_eq!(depthwise5.kernel(), Kernel::Depthwise5x5);
+    let depthwise7 = Conv2d::new(gpu, Conv2dDesc::new(4, 4, 7, 1, Padding::VALID).with_groups(4), &[0.0; 196], None, Activation::None).unwrap();
+    assert_eq!(depthwise7.kernel(), Kernel::Conv2d);
+    let strided_1x1 = Conv2d::new(gpu, Conv2dDesc::new(4, 4, 1, 2, Padding::VALID), &[0.0; 16], None, Activation::None).unwrap();
+    assert_eq!(strided_1x1.kernel(), Kernel::Conv2d);
+}
+
+#[test]
+fn depthwise_matches_reference_on_random_shapes() {
+    let gpu = gpu();
+    let mut rng = rng(4);
+    let mut largest = 0.0f32;
+    let mut cases = 0;
+    let mut attempt = 0;
+    while cases < 40 {
+        let case = attempt;
+        attempt += 1;
+        let (height, width) = spatial(&mut rng, case % 10);
+        let kernel = if case % 2 == 0 { 3 } else { 5 };
+        let stride = 1 + (case as u32 / 2) % 2;
+        let padding = random_padding(&mut rng, kernel, kernel, height, width, stride, case / 4);
+        let channels = PRIMES[rng.random_range(0..12)] + if case % 5 == 4 { 100 } else { 0 };
+        let desc = Conv2dDesc::new(channels, channels, kernel, stride, padding).with_groups(channels);
+        let input_shape = Shape::new(height, width, channels).with_batch(1 + (case % 7 == 6) as u32);
+        let Ok(out_shape) = desc.output_shape(input_shape) else { continue };
+        cases += 1;
+        let input = random_tensor(&mut rng, input_shape);
+        let weights = random_values(&mut rng, (channels * kernel * kernel) as usize);
+        let bias = scaled(random_values(&mut rng, channels as usize), 2.0);
+        let activation = random_activation(&mut rng, channels, case / 2);
+        let residual = (case % 3 == 0).then(|| { let channels = rng.random_range(1..=channels); random_tensor(&mut rng, Shape { channels, ..out_shape }) });
+        let want = reference::conv2d(&input, &desc, &weights, Some(&bias), &activation, residual.as_ref()).unwrap();
+
+        let mut arena = BufferArena::new();
+        let layer = Depthwise::new(gpu, channels, kernel, stride, padding, &weights, Some(&bias), activation).unwrap();
+        let input_gpu = upload(&mut arena, &input);
+        let residual_gpu = residual.as_ref().map(|r| upload(&mut arena, r));
+        let output = arena.tensor(gpu, "output", out_shape).unwrap();
+        let dispatch = layer.bind(gpu, &input_gpu, &output, residual_gpu.as_ref()).unwrap();
+        let got = run(&[&dispatch], &output);
+        largest = largest.max(assert_close(&format!("depthwise case {case} {desc:?} on {input_shape}"), &got, &want, (kernel * kernel) as usize));
+    }
+    report("depthwise", cases, largest);
+}
+
+fn pointwise_case(variant: PointwiseVariant, rng: &mut StdRng, input_shape: Shape, out_channels: u32, case: usize) -> f32 {
+    let gpu = gpu();
+    let in_channels = input_shape.channels;
+    let out_shape = Shape { channels: out_channels, ..input_shape };
+    let input = random_tensor(rng, input_shape);
+    let weights = random_values(rng, (in_channels * out_channels) as usize);
+    let bias = scaled(random_values(rng, out_channels as usize), 2.0);
+    let activation = random_activation(rng, out_channels, case);
+    // Residuals with fewer channels than the output: BlazeFace's channel-padded skip.
+    let residual = (case % 3 != 2).then(|| { let channels = rng.random_range(1..=out_channels); random_tensor(rng, Shape { channels, ..out_shape }) });
+    let want = reference::pointwise(&input, out_channels, &weights, Some(&bias), &activation, residual.as_ref()).unwrap();
+
+    let mut arena = BufferArena::new();
+    let layer = Pointwise::new(gpu, in_channels, out_channels, &weights, Some(&bias), activation).unwrap().with_variant(variant);
+    let input_gpu = upload(&mut arena, &input);
+    let residual_gpu = residual.as_ref().map(|r| upload(&mut arena, r));
+    let output = arena.tensor(gpu, "output", out_shape).unwrap();
+    let dispatch = layer.bind(gpu, &input_gpu, &output, residual_gpu.as_ref()).unwrap();
+    let got = run(&[&dispatch], &output);
+    assert_close(&format!("pointwise {variant:?} case {case}: {input_shape} -> {out_channels}"), &got, &want, in_channels as usize)
+}
+
+fn pointwise_matches_reference(variant: PointwiseVariant, seed: u64) {
+    let mut rng = rng(seed);
+    let mut largest = 0.0f32;
+    let cases = 30;
+    for case in 0..cases {
+        let (height, width) = spatial(&mut rng, case % 8);
+        let in_channels = if case % 2 == 0 { PRIMES[rng.random_range(0..12)] } else { rng.random_range(1..=131) };
+        let out_channels = if case % 3 == 0 { PRIMES[rng.random_range(0..12)] } else { rng.random_range(1..=131) };
+        let shape = Shape::new(height, width, in_channels).with_batch(1 + (case % 6 == 5) as u32);
+        largest = largest.max(pointwise_case(variant, &mut rng, shape, out_channels, case));
+    }
+    // The networks' own widest shapes: a full 64x64 tile, several K stages.
+    for (case, (shape, out_channels)) in [(Shape::new(16, 16, 128), 128), (Shape::new(10, 10, 128), 231), (Shape::new(24, 24, 64), 64)].into_iter().enumerate() {
+        largest = largest.max(pointwise_case(variant, &mut rng, shape, out_channels, case));
+    }
+    report(&format!("pointwise {}", variant.name()), cases + 3, largest);
+}
+
+#[test]
+fn pointwise_naive_matches_reference_on_random_shapes() {
+    pointwise_matches_reference(PointwiseVariant::Naive, 5);
+}
+
+#[test]
+fn pointwise_blocked_matches_reference_on_random_shapes() {
+    pointwise_matches_reference(PointwiseVariant::Blocked, 6);
+}
+
+#[test]
+fn pointwise_tiled_matches_reference_on_random_shapes() {
+    pointwise_matches_reference(PointwiseVariant::Tiled, 7);
+}
+
+#[test]
+fn max_pool_matches_reference_on_random_shapes() {
+    let gpu = gpu();
+    let mut rng = rng(8);
+    let mut largest = 0.0f32;
+    let mut cases = 0;
+    for case in 0..40 {
+        if cases == 24 {
+            break;
+        }
+        let (height, width) = spatial(&mut rng, case % 8);
+        let ceil = case % 2 == 1;
+        let channels = PRIMES[rng.random_range(0..12)];
+        let input_shape = Shape::new(height, width, channels).with_batch(1 + (case % 5 == 4) as u32);
+        let out_shape = nn::max_pool_2x2_shape(input_shape, ceil);
+        if out_shape.is_empty() {
+            continue;
+        }
+        cases += 1;
+        let input = random_tensor(&mut rng, input_shape);
+        let want = reference::max_pool_2x2(&input, out_shape.height, out_shape.width);
+        let mut arena = BufferArena::new();
+        let input_gpu = upload(&mut arena, &input);
+        let output = arena.tensor(gpu, "output", out_shape).unwrap();
+        let got = run(&[&nn::max_pool_2x2(gpu, &input_gpu, &output).unwrap()], &output);
+        largest = largest.max(assert_close(&format!("max pool case {case} {input_shape} -> {out_shape}"), &got, &want, 1));
+    }
+    assert!(cases >= 20);
+    report("max_pool_2x2", cases, largest);
+}
+
+#[test]
+fn global_average_pool_matches_reference_on_random_shapes() {
+    let gpu = gpu();
+    let mut rng = rng(9);
+    let mut largest = 0.0f32;
+    for case in 0..20 {
+        let (height, width) = spatial(&mut rng, case % 8);
+        let channels = PRIMES[rng.random_range(0..12)] * if case % 4 == 3 { 9 } else { 1 };
+        let input_shape = Shape::new(height, width, channels).with_batch(1 + (case % 3 == 2) as u32);
+        let input = random_tensor(&mut rng, input_shape);
+        let want = reference::global_average_pool(&input);
+        let mut arena = BufferArena::new();
+        let input_gpu = upload(&mut arena, &input);
+        let output = arena.tensor(gpu, "output", want.shape).unwrap();
+        let got = run(&[&nn::global_average_pool(gpu, &input_gpu, &output).unwrap()], &output);
+        largest = largest.max(assert_close(&format!("global average pool case {case} {input_shape}"), &got, &want, (height * width) as usize));
+    }
+    report("global_average_pool", 20, largest);
+}
+
+#[test]
+fn add_matches_reference_on_random_shapes() {
+    let gpu = gpu();
+    let mut rng = rng(10);
+    let mut largest = 0.0f32;
+    for case in 0..20 {
+        let (height, width) = spatial(&mut rng, case % 8);
+        let channels = PRIMES[rng.random_range(0..12)];
+        let shape = Shape::new(height, width, channels);
+        let a = random_tensor(&mut rng, shape);
+        let b = random_tensor(&mut rng, shape);
+        let activation = random_activation(&mut rng, channels, case);
+        let want = reference::add(&a, &b, &activation).unwrap();
+        let mut arena = BufferArena::new();
+        let (a_gpu, b_gpu) = (upload(&mut arena, &a), upload(&mut arena, &b));
+        let output = arena.tensor(gpu, "output", shape).unwrap();
+        let got = run(&[&nn::add(gpu, &a_gpu, &b_gpu, &output, &activation).unwrap()], &output);
+        largest = largest.max(assert_close(&format!("add case {case} {shape} {activation:?}"), &got, &want, 1));
+    }
+    report("add", 20, largest);
+}
+
+#[test]
+fn channel_pad_matches_reference_on_random_shapes() {
+    let gpu = gpu();
+    let mut rng = rng(11);
+    for case in 0..20 {
+        let (height, width) = spatial(&mut rng, case % 8);
+        let channels = PRIMES[rng.random_range(0..12)];
+        let out_channels = channels + [0, 1, 4, 6, 8, 13][case % 6];
+        let shape = Shape::new(height, width, channels);
+        let input = random_tensor(&mut rng, shape);
+        let want = reference::channel_pad(&input, out_channels);
+        let mut arena = BufferArena::new();
+        let input_gpu = upload(&mut arena, &input);
+        let output = arena.tensor(gpu, "output", want.shape).unwrap();
+        let got = run(&[&nn::channel_pad(gpu, &input_gpu, &output).unwrap()], &output);
+        assert_eq!(got, want, "channel pad case {case}: {shape} -> {out_channels} channels must be exact");
+    }
+    report("channel_pad", 20, 0.0);
+}
+
+#[test]
+fn channel_scale_matches_reference_on_random_shapes() {
+    let gpu = gpu();
+    let mut rng = rng(12);
+    let mut largest = 0.0f32;
+    for case in 0..20 {
+        let (height, width) = spatial(&mut rng, case % 8);
+        let channels = PRIMES[rng.random_range(0..12)] * if case % 3 == 0 { 4 } else { 1 };
+        let shape = Shape::new(height, width, channels).with_batch(1 + (case % 4 == 3) as u32);
+        let input = random_tensor(&mut rng, shape);
+        let scale = random_tensor(&mut rng, Shape { height: 1, width: 1, ..shape });
+        let residual = (case % 2 == 0).then(|| random_tensor(&mut rng, shape));
+        let want = reference::channel_scale(&input, &scale, residual.as_ref());
+        let mut arena = BufferArena::new();
+        let (input_gpu, scale_gpu) = (upload(&mut arena, &input), upload(&mut arena, &scale));
+        let residual_gpu = residual.as_ref().map(|r| upload(&mut arena, r));
+        let output = arena.tensor(gpu, "output", shape).unwrap();
+        let got = run(&[&nn::channel_scale(gpu, &input_gpu, &scale_gpu, residual_gpu.as_ref(), &output).unwrap()], &output);
+        largest = largest.max(assert_close(&format!("channel scale case {case} {shape}"), &got, &want, 2));
+    }
+    report("channel_scale", 20, largest);
+}
+
+#[test]
+fn dense_matches_reference_on_random_shapes() {
+    let gpu = gpu();
+    let mut rng = rng(13);
+    let mut largest = 0.0f32;
+    let mut shapes: Vec<(Shape, u32)> = vec![
+        (Shape::new(1, 1, 512), 128), // MiniFASNet linear
+        (Shape::new(1, 1, 128), 3),   // MiniFASNet prob
+        (Shape::new(3, 3, 32), 1404), // Face Mesh landmarks as dense
+        (Shape::new(3, 3, 32), 1),    // Face Mesh face flag
+    ];
+    for case in 0..16 {
+        let (height, width) = spatial(&mut rng, case % 8);
+        shapes.push((Shape::new(height.min(5), width.min(5), PRIMES[rng.random_range(0..12)]), PRIMES[rng.random_range(0..12)] + case as u32));
+    }
+    for (case, (item, out_features)) in shapes.iter().copied().enumerate() {
+        let shape = item.with_batch(1 + (case % 5 == 4) as u32 * 2);
+        let features = item.len() as usize;
+        let input = random_tensor(&mut rng, shape);
+        let weights = random_values(&mut rng, features * out_features as usize);
+        let bias = random_values(&mut rng, out_features as usize);
+        let activation = random_activation(&mut rng, out_features, case);
+        let want = reference::dense(&input, out_features, &weights, Some(&bias), &activation);
+        let mut arena = BufferArena::new();
+        let layer = Dense::new(gpu, item, out_features, &weights, Some(&bias), activation).unwrap();
+        let input_gpu = upload(&mut arena, &input);
+        let output = arena.tensor(gpu, "output", layer.output_shape(shape.batch)).unwrap();
+        let got = run(&[&layer.bind(gpu, &input_gpu, &output).unwrap()], &output);
+        largest = largest.max(assert_close(&format!("dense case {case} {shape} -> {out_features}"), &got, &want, features));
+    }
+    report("dense", shapes.len(), largest);
+}
+
+#[test]
+fn dense_equals_the_valid_convolution_it_replaces() {
+    // Face Mesh's 3x3 stride-3 VALID output conv over a 3x3 map is a dense layer whose
+    // weights are the OIHW kernel re-ordered to (h, w, c).
+    let gpu = gpu();
+    let mut rng = rng(14);
+    let item = Shape::new(3, 3, 7);
+    let desc = Conv2dDesc::new(7, 11, 3, 3, Padding::VALID);
+    let input = random_tensor(&mut rng, item);
+    let oihw = random_values(&mut rng, 11 * 7 * 9);
+    let mut ohwc = vec![0.0; oihw.len()];
+    for o in 0..11 {
+        for i in 0..7 {
+            for t in 0..9 {
+                ohwc[o * 63 + t * 7 + i] = oihw[(o * 7 + i) * 9 + t];
+            }
+        }
+    }
+    let want = reference::conv2d(&input, &desc, &oihw, None, &Activation::None, None).unwrap();
+    let mut arena = BufferArena::new();
+    let layer = Dense::new(gpu, item, 11, &ohwc, None, Activation::None).unwrap();
+    let input_gpu = upload(&mut arena, &input);
+    let output = arena.tensor(gpu, "output", layer.output_shape(1)).unwrap();
+    let got = run(&[&layer.bind(gpu, &input_gpu, &output).unwrap()], &output);
+    assert_close("dense as VALID conv", &got, &want, 63);
+}
+
+#[test]
+fn softmax_matches_reference_on_random_shapes() {
+    let gpu = gpu();
+    let mut rng = rng(15);
+    let mut largest = 0.0f32;
+    for case in 0..20 {
+        let (height, width) = spatial(&mut rng, case % 8);
+        let channels = PRIMES[rng.random_range(0..12)];
+        let shape = Shape::new(height.min(4), width.min(4), channels);
+        // Logits up to +-60: the kernel must subtract the maximum before exponentiating.
+        let input = liveshade::tensor::HostTensor::new(shape, scaled(random_values(&mut rng, shape.len() as usize), 60.0)).unwrap();
+        let want = reference::softmax(&input);
+        let mut arena = BufferArena::new();
+        let input_gpu = upload(&mut arena, &input);
+        let output = arena.tensor(gpu, "output", shape).unwrap();
+        let got = run(&[&nn::softmax(gpu, &input_gpu, &output).unwrap()], &output);
+        largest = largest.max(assert_close(&format!("softmax case {case} {shape}"), &got, &want, channels as usize));
+    }
+    report("softmax", 20, largest);
+}
+
+#[test]
+fn a_blazeblock_chains_kernels_in_one_pass() {
+    // depthwise 3x3 s2 -> pointwise with the max-pooled, channel-padded input as residual,
+    // ReLU: BlazeFace block03 at a quarter of its size, five dispatches recorded in one pass.
+    let gpu = gpu();
+    let mut rng = rng(16);
+    let (cin, cout) = (28, 32);
+    let input = random_tensor(&mut rng, Shape::new(16, 16, cin));
+    let dw_w = random_values(&mut rng, (cin * 9) as usize);
+    let dw_b = random_values(&mut rng, cin as usize);
+    let pw_w = random_values(&mut rng, (cin * cout) as usize);
+    let pw_b = random_values(&mut rng, cout as usize);
+    let padding = Padding::same(16, 16, 3, 3, 2);
+    let dw_desc = Conv2dDesc::new(cin, cin, 3, 2, padding).with_groups(cin);
+    let t = reference::conv2d(&input, &dw_desc, &dw_w, Some(&dw_b), &Activation::None, None).unwrap();
+    let pooled = reference::max_pool_2x2(&input, 8, 8);
+    let skip = reference::channel_pad(&pooled, cout);
+    let want = reference::pointwise(&t, cout, &pw_w, Some(&pw_b), &Activation::Relu, Some(&skip)).unwrap();
+
+    let mut arena = BufferArena::new();
+    let input_gpu = upload(&mut arena, &input);
+    let t_gpu = arena.tensor(gpu, "t", t.shape).unwrap();
+    let pooled_gpu = arena.tensor(gpu, "pooled", pooled.shape).unwrap();
+    let skip_gpu = arena.tensor(gpu, "skip", skip.shape).unwrap();
+    let output = arena.tensor(gpu, "output", want.shape).unwrap();
+    let dw = Depthwise::new(gpu, cin, 3, 2, padding, &dw_w, Some(&dw_b), Activation::None).unwrap();
+    let pw = Pointwise::new(gpu, cin, cout, &pw_w, Some(&pw_b), Activation::Relu).unwrap();
+    let dispatches = [
+        dw.bind(gpu, &input_gpu, &t_gpu, None).unwrap(),
+        nn::max_pool_2x2(gpu, &input_gpu, &pooled_gpu).unwrap(),
+        nn::channel_pad(gpu, &pooled_gpu, &skip_gpu).unwrap(),
+        pw.bind(gpu, &t_gpu, &output, Some(&skip_gpu)).unwrap(),
+    ];
+    let got = run(&dispatches.iter().collect::<Vec<_>>(), &output);
+    assert_close("BlazeBlock", &got, &want, (cin + 9) as usize);
+}
