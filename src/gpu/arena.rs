@@ -1,7 +1,5 @@
 //! GPU tensors, the buffer arena that owns them, and recorded dispatches.
 
-use wgpu::util::DeviceExt;
-
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::gpu::pipelines::Kernel;
@@ -154,11 +152,7 @@ impl Gpu {
         }
         let grid = self.grid(kernel, workgroups)?;
         let compiled = self.pipelines.get(kernel);
-        let params = self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some(kernel.entry_point()),
-            contents: params,
-            usage: wgpu::BufferUsages::UNIFORM,
-        });
+        let params = self.initialised_buffer(kernel.entry_point(), params, wgpu::BufferUsages::UNIFORM)?;
         let entries: Vec<wgpu::BindGroupEntry> = slots
             .iter()
             .enumerate()
@@ -197,11 +191,21 @@ impl Gpu {
         self.check_binding_size(format!("constants {label:?}"), bytes)?;
         let mut contents: Vec<u8> = bytemuck::cast_slice(values).to_vec();
         contents.resize(bytes as usize, 0);
-        Ok(self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+        self.initialised_buffer(label, &contents, wgpu::BufferUsages::STORAGE)
+    }
+
+    /// A buffer holding `contents` (a multiple of 4 bytes). wgpu's own `create_buffer_init`
+    /// panics on a lost device; this checks first and uploads through the queue.
+    fn initialised_buffer(&self, label: &str, contents: &[u8], usage: wgpu::BufferUsages) -> Result<wgpu::Buffer> {
+        self.check("creating a buffer")?;
+        let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(label),
-            contents: &contents,
-            usage: wgpu::BufferUsages::STORAGE,
-        }))
+            size: (contents.len() as u64).max(16).div_ceil(16) * 16,
+            usage: usage | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        self.queue.write_buffer(&buffer, 0, contents);
+        Ok(buffer)
     }
 
     /// Uploads `host` into `tensor` (same shape), padding the channels.
@@ -228,6 +232,7 @@ impl Gpu {
 
     /// Copies a whole buffer (it needs COPY_SRC) back to the CPU.
     pub fn read_buffer(&self, buffer: &wgpu::Buffer) -> Result<Vec<u8>> {
+        self.check("reading back")?;
         let size = buffer.size();
         let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("readback"),

@@ -1,0 +1,185 @@
+//! The GPU runtime: adapter choice, clear errors for bad requests and bad arguments, the
+//! arena's one-call zeroing, and a lost device.
+
+mod common;
+
+use common::{gpu, random_tensor, random_values, rng, upload};
+use liveshade::gpu::{Backend, BufferArena, Gpu, GpuOptions, Kernel};
+use liveshade::nn::{self, Activation, Conv2d, Conv2dDesc, Dense, Depthwise, GeneralConv, Padding, Pointwise};
+use liveshade::tensor::Shape;
+use liveshade::Error;
+
+#[test]
+fn gpu_is_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Gpu>();
+    assert_send_sync::<liveshade::gpu::Dispatch>();
+}
+
+#[test]
+fn backend_names_parse_and_an_empty_variable_means_auto() {
+    assert_eq!("vulkan".parse::<Backend>().unwrap(), Backend::Vulkan);
+    assert_eq!("GL".parse::<Backend>().unwrap(), Backend::Gl);
+    assert_eq!("dx12".parse::<Backend>().unwrap(), Backend::Dx12);
+    assert!(matches!("directx9".parse::<Backend>(), Err(Error::Shape { .. })));
+}
+
+#[test]
+fn an_unknown_adapter_name_is_a_clear_error_listing_what_exists() {
+    let options = GpuOptions { adapter_name: Some("no-such-adapter-xyz".into()), ..Default::default() };
+    match Gpu::new(&options) {
+        Err(Error::NoAdapter { name_filter, available, .. }) => {
+            assert_eq!(name_filter.as_deref(), Some("no-such-adapter-xyz"));
+            assert!(!available.is_empty(), "the error should list the adapters that do exist");
+        }
+        Err(other) => panic!("expected NoAdapter, got {other}"),
+        Ok(_) => panic!("an adapter named no-such-adapter-xyz was found"),
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_backend_missing_on_this_platform_is_a_clear_error() {
+    for backend in [Backend::Metal, Backend::Dx12] {
+        match Gpu::new(&GpuOptions { backend, ..Default::default() }) {
+            Err(Error::BackendUnavailable { backend: b }) => assert_eq!(b, backend),
+            Err(other) => panic!("expected BackendUnavailable for {backend}, got {other}"),
+            Ok(_) => panic!("{backend} is not available on Linux"),
+        }
+    }
+}
+
+#[test]
+fn the_adapter_can_be_chosen_by_name() {
+    let name = gpu().adapter().name.clone();
+    let fragment: String = name.chars().take(6).collect::<String>().to_uppercase();
+    let chosen = Gpu::new(&GpuOptions { backend: Backend::from_env().unwrap(), adapter_name: Some(fragment), ..Default::default() }).unwrap();
+    assert_eq!(chosen.adapter().name, name);
+}
+
+#[test]
+fn the_device_gets_the_adapters_own_limits() {
+    let gpu = gpu();
+    assert!(gpu.limits().max_storage_buffer_binding_size >= wgpu::Limits::default().max_storage_buffer_binding_size);
+    assert_eq!(gpu.limits().max_storage_buffer_binding_size, gpu.adapter().max_storage_buffer_binding_size);
+    assert_eq!(gpu.has_shader_f16(), gpu.adapter().shader_f16);
+}
+
+#[test]
+fn the_arena_zeroes_every_buffer_in_one_recorded_call() {
+    let gpu = gpu();
+    let mut rng = rng(20);
+    let mut arena = BufferArena::new();
+    let shapes = [Shape::new(7, 5, 3), Shape::new(13, 1, 17), Shape::new(1, 1, 1)];
+    let tensors: Vec<_> = shapes.iter().map(|s| upload(&mut arena, &random_tensor(&mut rng, *s))).collect();
+    let staging = arena.buffer(gpu, "staging", 100, wgpu::BufferUsages::COPY_SRC).unwrap();
+    gpu.queue().write_buffer(&staging, 0, &[0xAB; 112]);
+    for tensor in &tensors {
+        assert!(gpu.read_tensor(tensor).unwrap().data.iter().any(|v| *v != 0.0));
+    }
+    let mut encoder = gpu.encoder("clear");
+    arena.record_clear(&mut encoder);
+    gpu.submit_and_wait(encoder).unwrap();
+    assert_eq!(arena.buffers().len(), 4);
+    for buffer in arena.buffers() {
+        let bytes = gpu.read_buffer(buffer).unwrap();
+        assert!(bytes.iter().all(|b| *b == 0), "buffer {:?} not zeroed", buffer);
+    }
+}
+
+#[test]
+fn zero_sized_tensors_are_refused() {
+    let gpu = gpu();
+    let mut arena = BufferArena::new();
+    for shape in [Shape::new(0, 5, 3), Shape::new(5, 0, 3), Shape::new(5, 5, 0), Shape::new(5, 5, 3).with_batch(0)] {
+        assert!(matches!(arena.tensor(gpu, "empty", shape), Err(Error::Shape { .. })), "{shape} accepted");
+    }
+    assert!(matches!(arena.buffer(gpu, "empty", 0, wgpu::BufferUsages::STORAGE), Err(Error::Shape { .. })));
+    assert!(Conv2dDesc::new(0, 4, 3, 1, Padding::VALID).validate().is_err());
+    assert!(Pointwise::new(gpu, 0, 4, &[], None, Activation::None).is_err());
+    assert!(Dense::new(gpu, Shape::new(1, 1, 0), 4, &[], None, Activation::None).is_err());
+}
+
+#[test]
+fn a_tensor_larger_than_the_binding_limit_is_refused() {
+    let gpu = gpu();
+    let mut arena = BufferArena::new();
+    let limit = gpu.limits().max_storage_buffer_binding_size;
+    // 65536 x 65536 pixels x 4 channels x 4 bytes = 64 GiB: beyond any device's binding.
+    match arena.tensor(gpu, "huge", Shape::new(65536, 65536, 4)) {
+        Err(Error::TooLarge { needed, limit: reported, .. }) => {
+            assert!(needed > limit);
+            assert_eq!(reported, limit.min(gpu.limits().max_buffer_size));
+        }
+        other => panic!("expected TooLarge, got {:?}", other.map(|t| t.shape())),
+    }
+    assert!(arena.buffers().is_empty(), "nothing is allocated for a refused tensor");
+}
+
+#[test]
+fn mismatched_shapes_are_errors_not_panics() {
+    let gpu = gpu();
+    let mut arena = BufferArena::new();
+    let t = |arena: &mut BufferArena, h, w, c| arena.tensor(gpu, "t", Shape::new(h, w, c)).unwrap();
+    let input = t(&mut arena, 8, 8, 4);
+    let pointwise = Pointwise::new(gpu, 4, 6, &[0.0; 24], None, Activation::None).unwrap();
+    // Wrong input channels, wrong output size, residual with too many channels, output = input.
+    assert!(pointwise.bind(gpu, &t(&mut arena, 8, 8, 5), &t(&mut arena, 8, 8, 6), None).is_err());
+    assert!(pointwise.bind(gpu, &input, &t(&mut arena, 8, 7, 6), None).is_err());
+    assert!(pointwise.bind(gpu, &input, &t(&mut arena, 8, 8, 6), Some(&t(&mut arena, 8, 8, 7))).is_err());
+    assert!(pointwise.bind(gpu, &input, &t(&mut arena, 8, 8, 6), Some(&t(&mut arena, 4, 4, 6))).is_err());
+    let square = Pointwise::new(gpu, 4, 4, &[0.0; 16], None, Activation::None).unwrap();
+    assert!(square.bind(gpu, &input, &input, None).is_err(), "in-place is refused");
+    // Weights, bias or slopes of the wrong length.
+    assert!(Pointwise::new(gpu, 4, 6, &[0.0; 23], None, Activation::None).is_err());
+    assert!(Pointwise::new(gpu, 4, 6, &[0.0; 24], Some(&[0.0; 5]), Activation::None).is_err());
+    assert!(Pointwise::new(gpu, 4, 6, &[0.0; 24], None, Activation::PRelu(vec![0.1; 4])).is_err());
+    // Convolution geometry: unsupported kernel, padding not smaller than the kernel,
+    // kernel larger than the padded input, groups not dividing the channels.
+    assert!(Depthwise::new(gpu, 4, 4, 1, Padding::VALID, &[0.0; 64], None, Activation::None).is_err());
+    assert!(Conv2dDesc::new(4, 4, 3, 1, Padding::symmetric(3)).validate().is_err());
+    assert!(Conv2dDesc::new(4, 4, 8, 1, Padding::VALID).validate().is_err());
+    assert!(Conv2dDesc::new(4, 6, 3, 1, Padding::VALID).with_groups(4).validate().is_err());
+    let big = GeneralConv::new(gpu, Conv2dDesc::new(4, 4, 7, 1, Padding::VALID), &[0.0; 784], None, Activation::None).unwrap();
+    assert!(matches!(big.bind(gpu, &t(&mut arena, 3, 3, 4), &t(&mut arena, 1, 1, 4), None), Err(Error::Shape { .. })));
+    let conv = Conv2d::new(gpu, Conv2dDesc::new(4, 4, 3, 2, Padding::same(8, 8, 3, 3, 2)), &[0.0; 144], None, Activation::None).unwrap();
+    assert!(conv.bind(gpu, &input, &t(&mut arena, 8, 8, 4), None).is_err(), "stride 2 must halve the output");
+    // Pools, elementwise, dense, softmax.
+    assert!(nn::max_pool_2x2(gpu, &input, &t(&mut arena, 3, 4, 4)).is_err());
+    assert!(nn::global_average_pool(gpu, &input, &t(&mut arena, 2, 1, 4)).is_err());
+    assert!(nn::add(gpu, &input, &t(&mut arena, 8, 8, 3), &t(&mut arena, 8, 8, 4), &Activation::None).is_err());
+    assert!(nn::channel_pad(gpu, &input, &t(&mut arena, 8, 8, 3)).is_err());
+    assert!(nn::channel_scale(gpu, &input, &t(&mut arena, 2, 1, 4), None, &t(&mut arena, 8, 8, 4)).is_err());
+    let dense = Dense::new(gpu, Shape::new(2, 2, 3), 5, &[0.0; 60], None, Activation::None).unwrap();
+    assert!(dense.bind(gpu, &input, &t(&mut arena, 1, 1, 5)).is_err());
+    assert!(nn::softmax(gpu, &input, &t(&mut arena, 8, 8, 5)).is_err());
+    // Uploads of the wrong shape.
+    let host = liveshade::tensor::HostTensor::zeros(Shape::new(8, 8, 5));
+    assert!(gpu.write_tensor(&input, &host).is_err());
+    assert!(liveshade::tensor::HostTensor::new(Shape::new(2, 2, 2), vec![0.0; 7]).is_err());
+}
+
+#[test]
+fn every_kernel_has_a_pipeline_and_distinct_specialisations() {
+    assert_eq!(Kernel::ALL.len(), 13);
+    assert_eq!(Kernel::Depthwise3x3.entry_point(), Kernel::Depthwise5x5.entry_point());
+    assert_ne!(Kernel::Depthwise3x3.constants(), Kernel::Depthwise5x5.constants());
+}
+
+#[test]
+fn a_lost_device_gives_device_lost_errors_not_panics() {
+    // A device of its own: the shared one must survive for the other tests.
+    let lost = Gpu::new(&GpuOptions { backend: Backend::from_env().unwrap(), ..Default::default() }).unwrap();
+    let mut arena = BufferArena::new();
+    let input = arena.tensor(&lost, "input", Shape::new(4, 4, 4)).unwrap();
+    let output = arena.tensor(&lost, "output", Shape::new(4, 4, 4)).unwrap();
+    let layer = Pointwise::new(&lost, 4, 4, &random_values(&mut rng(21), 16), None, Activation::None).unwrap();
+    let dispatch = layer.bind(&lost, &input, &output, None).unwrap();
+    lost.destroy_device();
+    let mut encoder = lost.encoder("after loss");
+    liveshade::gpu::record_all(&mut encoder, [&dispatch]);
+    assert!(matches!(lost.submit_and_wait(encoder), Err(Error::DeviceLost { .. })));
+    assert!(matches!(arena.tensor(&lost, "more", Shape::new(4, 4, 4)), Err(Error::DeviceLost { .. })));
+    assert!(matches!(lost.read_tensor(&output), Err(Error::DeviceLost { .. })));
+    assert!(matches!(Pointwise::new(&lost, 4, 4, &[0.0; 16], None, Activation::None), Err(Error::DeviceLost { .. })));
+}
