@@ -33,6 +33,10 @@ pub enum Error {
     #[error("GPU error during {during}: {message}")]
     Gpu { during: &'static str, message: String },
 
+    /// A weights file is missing, truncated, mislabelled or holds a bad tensor.
+    #[error("weights {file}{tensor}: {reason}", tensor = .tensor.as_deref().map(|t| format!(", tensor {t:?}")).unwrap_or_default())]
+    Weights { file: String, tensor: Option<String>, reason: String },
+
     /// Arguments to an op do not fit together.
     #[error("{op}: {reason}")]
     Shape { op: &'static str, reason: String },

@@ -30,6 +30,7 @@
 
 pub mod error;
 pub mod gpu;
+pub mod models;
 pub mod nn;
 pub mod tensor;
 

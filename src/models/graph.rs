@@ -1,0 +1,135 @@
+//! Builds a network as a list of bound dispatches over arena tensors: each helper loads a
+//! layer's weights by name, creates its output tensor and binds the dispatch.
+
+use crate::error::Result;
+use crate::gpu::{BufferArena, Dispatch, Gpu, Tensor};
+use crate::models::weights::Weights;
+use crate::nn::{self, Activation, Conv2d, Conv2dDesc, Dense, Padding};
+use crate::tensor::Shape;
+
+/// A network's recorded form: every dispatch in order, and the named block outputs.
+pub struct Graph {
+    pub(crate) dispatches: Vec<Dispatch>,
+    pub(crate) taps: Vec<(String, Tensor)>,
+}
+
+impl Graph {
+    /// Records the whole network into one compute pass.
+    pub fn record(&self, pass: &mut wgpu::ComputePass<'_>) {
+        for dispatch in &self.dispatches {
+            dispatch.record(pass);
+        }
+    }
+
+    pub fn dispatches_iter(&self) -> impl Iterator<Item = &Dispatch> {
+        self.dispatches.iter()
+    }
+
+    pub fn dispatch_count(&self) -> usize {
+        self.dispatches.len()
+    }
+
+    /// A named intermediate tensor (block outputs, shared/golden naming).
+    pub fn tap(&self, name: &str) -> Option<&Tensor> {
+        self.taps.iter().find(|(n, _)| n == name).map(|(_, t)| t)
+    }
+}
+
+pub(crate) struct Builder<'a> {
+    pub gpu: &'a Gpu,
+    pub arena: &'a mut BufferArena,
+    pub weights: &'a Weights,
+    pub graph: Graph,
+    label: &'static str,
+}
+
+impl<'a> Builder<'a> {
+    pub fn new(gpu: &'a Gpu, arena: &'a mut BufferArena, weights: &'a Weights, label: &'static str) -> Self {
+        Builder { gpu, arena, weights, graph: Graph { dispatches: Vec::new(), taps: Vec::new() }, label }
+    }
+
+    pub fn tensor(&mut self, shape: Shape) -> Result<Tensor> {
+        self.arena.tensor(self.gpu, self.label, shape)
+    }
+
+    pub fn tap(&mut self, name: &str, tensor: &Tensor) {
+        self.graph.taps.push((name.to_string(), tensor.clone()));
+    }
+
+    /// `act(conv(input) + bias + residual)` with OIHW weights `{weight}` and bias `{bias}`
+    /// (None for a bias-free layer).
+    pub fn conv(
+        &mut self,
+        weight: &str,
+        bias: Option<&str>,
+        desc: Conv2dDesc,
+        activation: Activation,
+        input: &Tensor,
+        residual: Option<&Tensor>,
+    ) -> Result<Tensor> {
+        let shape = [desc.out_channels as usize, (desc.in_channels / desc.groups) as usize, desc.kernel_h as usize, desc.kernel_w as usize];
+        let weights = self.weights.tensor(weight, &shape)?;
+        let bias = bias.map(|name| self.weights.tensor(name, &[desc.out_channels as usize])).transpose()?;
+        let layer = Conv2d::new(self.gpu, desc, &weights, bias.as_deref(), activation)?;
+        let output = self.tensor(desc.output_shape(input.shape())?)?;
+        self.graph.dispatches.push(layer.bind(self.gpu, input, &output, residual)?);
+        Ok(output)
+    }
+
+    /// A PReLU activation with slopes `name` of `channels` values.
+    pub fn prelu(&self, name: &str, channels: u32) -> Result<Activation> {
+        Ok(Activation::PRelu(self.weights.tensor(name, &[channels as usize])?))
+    }
+
+    /// A VALID convolution covering its whole input, run as a dense layer: OIHW weights are
+    /// re-ordered to the (h, w, c) feature order of the flattened input.
+    pub fn conv_as_dense(&mut self, weight: &str, bias: Option<&str>, out: u32, activation: Activation, input: &Tensor) -> Result<Tensor> {
+        let s = input.shape();
+        let (h, w, c) = (s.height as usize, s.width as usize, s.channels as usize);
+        let oihw = self.weights.tensor(weight, &[out as usize, c, h, w])?;
+        let mut ohwc = vec![0.0f32; oihw.len()];
+        for o in 0..out as usize {
+            for i in 0..c {
+                for t in 0..h * w {
+                    ohwc[(o * h * w + t) * c + i] = oihw[(o * c + i) * h * w + t];
+                }
+            }
+        }
+        let bias = bias.map(|name| self.weights.tensor(name, &[out as usize])).transpose()?;
+        let layer = Dense::new(self.gpu, s, out, &ohwc, bias.as_deref(), activation)?;
+        let output = self.tensor(layer.output_shape(s.batch))?;
+        self.graph.dispatches.push(layer.bind(self.gpu, input, &output)?);
+        Ok(output)
+    }
+
+    /// 2x2 stride-2 max pool with TFLite SAME sizing, ceil(in / 2) (all uses are on even sizes).
+    pub fn max_pool(&mut self, input: &Tensor) -> Result<Tensor> {
+        let output = self.tensor(nn::max_pool_2x2_shape(input.shape(), true))?;
+        self.graph.dispatches.push(nn::max_pool_2x2(self.gpu, input, &output)?);
+        Ok(output)
+    }
+
+    pub fn finish(self) -> Graph {
+        self.graph
+    }
+}
+
+/// TFLite SAME padding for a k x k kernel on `input`.
+pub(crate) fn same(input: Shape, kernel: u32, stride: u32) -> Padding {
+    Padding::same(input.height, input.width, kernel, kernel, stride)
+}
+
+impl Builder<'_> {
+    /// The residual block of both MediaPipe networks (ARCHITECTURES.md 1.1 and 2.1):
+    /// `act(pw(dw(x)) + skip)` where skip is x, max-pooled when the stride is 2, with zero
+    /// channels appended up to `out_channels` (the pointwise kernel reads a residual with
+    /// fewer channels as zero-padded, so the PAD op costs nothing).
+    pub fn mediapipe_block(&mut self, prefix: &str, out_channels: u32, stride: u32, activation: Activation, input: &Tensor) -> Result<Tensor> {
+        let s = input.shape();
+        let dw = Conv2dDesc::new(s.channels, s.channels, 3, stride, same(s, 3, stride)).with_groups(s.channels);
+        let t = self.conv(&format!("{prefix}.dw.weight"), Some(&format!("{prefix}.dw.bias")), dw, Activation::None, input, None)?;
+        let skip = if stride == 2 { self.max_pool(input)? } else { input.clone() };
+        let pw = Conv2dDesc::new(s.channels, out_channels, 1, 1, Padding::VALID);
+        self.conv(&format!("{prefix}.pw.weight"), Some(&format!("{prefix}.pw.bias")), pw, activation, &t, Some(&skip))
+    }
+}
