@@ -75,7 +75,8 @@ use Slot::{Read, ReadWrite, Uniform};
 /// One pipeline: an entry point of a family with its specialisation constants.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Kernel {
-    Conv2d,
+    Conv2dDense,
+    Conv2dGrouped,
     Depthwise3x3,
     Depthwise5x5,
     PointwiseNaive,
@@ -94,14 +95,17 @@ pub enum Kernel {
 // declarations of each file in order.
 const CONV_SLOTS: &[(u32, Slot)] =
     &[(0, Uniform), (1, Read), (2, Read), (3, Read), (4, Read), (5, ReadWrite)];
+const CONV_DENSE_SLOTS: &[(u32, Slot)] =
+    &[(0, Uniform), (6, Read), (7, Read), (3, Read), (4, Read), (5, ReadWrite)];
 const NAIVE_SLOTS: &[(u32, Slot)] =
     &[(0, Uniform), (1, Read), (2, Read), (3, Read), (4, Read), (6, ReadWrite)];
 const POOL_SLOTS: &[(u32, Slot)] = &[(0, Uniform), (1, Read), (2, ReadWrite)];
 const DENSE_SLOTS: &[(u32, Slot)] = &[(0, Uniform), (1, Read), (2, Read), (3, Read), (4, ReadWrite)];
 
 impl Kernel {
-    pub const ALL: [Kernel; 13] = [
-        Kernel::Conv2d,
+    pub const ALL: [Kernel; 14] = [
+        Kernel::Conv2dDense,
+        Kernel::Conv2dGrouped,
         Kernel::Depthwise3x3,
         Kernel::Depthwise5x5,
         Kernel::PointwiseNaive,
@@ -118,7 +122,7 @@ impl Kernel {
 
     pub fn family(self) -> Family {
         match self {
-            Kernel::Conv2d => Family::Conv,
+            Kernel::Conv2dDense | Kernel::Conv2dGrouped => Family::Conv,
             Kernel::Depthwise3x3 | Kernel::Depthwise5x5 => Family::Depthwise,
             Kernel::PointwiseNaive | Kernel::PointwiseBlocked | Kernel::PointwiseTiled => {
                 Family::Pointwise
@@ -131,7 +135,8 @@ impl Kernel {
 
     pub fn entry_point(self) -> &'static str {
         match self {
-            Kernel::Conv2d => "conv2d",
+            Kernel::Conv2dDense => "conv2d_dense",
+            Kernel::Conv2dGrouped => "conv2d_grouped",
             Kernel::Depthwise3x3 | Kernel::Depthwise5x5 => "depthwise",
             Kernel::PointwiseNaive => "pointwise_naive",
             Kernel::PointwiseBlocked => "pointwise_blocked",
@@ -158,6 +163,7 @@ impl Kernel {
     /// (binding, slot) of group 0, parameters first, output last.
     pub fn slots(self) -> &'static [(u32, Slot)] {
         match self.family() {
+            Family::Conv if self == Kernel::Conv2dDense => CONV_DENSE_SLOTS,
             Family::Conv | Family::Depthwise | Family::Elementwise => CONV_SLOTS,
             Family::Pointwise if self == Kernel::PointwiseNaive => NAIVE_SLOTS,
             Family::Pointwise => CONV_SLOTS,

@@ -140,13 +140,18 @@ struct ConvParams {
     residual_c: u32,
 }
 
-/// A convolution computed by the general kernel (any size, stride, padding, groups).
+/// A convolution computed by conv.wgsl: `conv2d_dense` when groups = 1, else
+/// `conv2d_grouped` (any kernel size, stride, padding).
 pub struct GeneralConv {
     desc: Conv2dDesc,
+    kernel: Kernel,
     weights: wgpu::Buffer,
     channel_params: wgpu::Buffer,
     activation: u32,
 }
+
+/// Output pixels per invocation of `conv2d_dense` (`DENSE_PIXELS` in conv.wgsl).
+const DENSE_PIXELS: u64 = 4;
 
 impl GeneralConv {
     /// `weights` are OIHW: [out][in / groups][kernel_h][kernel_w] (PyTorch's layout and
@@ -155,25 +160,48 @@ impl GeneralConv {
         desc.validate()?;
         let per_output = desc.weights_per_output();
         check_len("conv2d", "weights", weights.len(), desc.out_channels as usize * per_output)?;
-        // OIHW -> O,H,W,I: the kernel's innermost loop runs over input channels.
         let in_per_group = (desc.in_channels / desc.groups) as usize;
         let (kh, kw) = (desc.kernel_h as usize, desc.kernel_w as usize);
-        let mut ohwi = vec![0.0f32; weights.len()];
-        for o in 0..desc.out_channels as usize {
-            for i in 0..in_per_group {
-                for y in 0..kh {
-                    for x in 0..kw {
-                        ohwi[((o * kh + y) * kw + x) * in_per_group + i] = weights[((o * in_per_group + i) * kh + y) * kw + x];
+        let oihw = |o: usize, i: usize, y: usize, x: usize| weights[((o * in_per_group + i) * kh + y) * kw + x];
+        let (kernel, packed) = if desc.groups == 1 {
+            // HWIO with input channels padded to 4 and output channels to 4 (vec4 columns).
+            let (in_padded, out_padded) = (desc.in_channels.div_ceil(4) as usize * 4, desc.out_channels.div_ceil(4) as usize * 4);
+            let mut hwio = vec![0.0f32; kh * kw * in_padded * out_padded];
+            for o in 0..desc.out_channels as usize {
+                for i in 0..in_per_group {
+                    for y in 0..kh {
+                        for x in 0..kw {
+                            hwio[((y * kw + x) * in_padded + i) * out_padded + o] = oihw(o, i, y, x);
+                        }
                     }
                 }
             }
-        }
+            (Kernel::Conv2dDense, hwio)
+        } else {
+            // O,H,W,I: the grouped kernel's innermost loop runs over input channels.
+            let mut ohwi = vec![0.0f32; weights.len()];
+            for o in 0..desc.out_channels as usize {
+                for i in 0..in_per_group {
+                    for y in 0..kh {
+                        for x in 0..kw {
+                            ohwi[((o * kh + y) * kw + x) * in_per_group + i] = oihw(o, i, y, x);
+                        }
+                    }
+                }
+            }
+            (Kernel::Conv2dGrouped, ohwi)
+        };
         Ok(GeneralConv {
             desc,
-            weights: gpu.constant_buffer("conv2d weights", &ohwi)?,
+            kernel,
+            weights: gpu.constant_buffer("conv2d weights", &packed)?,
             channel_params: channel_params(gpu, "conv2d", desc.out_channels, bias, &activation)?,
             activation: activation.code(),
         })
+    }
+
+    pub fn kernel(&self) -> Kernel {
+        self.kernel
     }
 
     pub fn bind(&self, gpu: &Gpu, input: &Tensor, output: &Tensor, residual: Option<&Tensor>) -> Result<Dispatch> {
@@ -199,12 +227,16 @@ impl GeneralConv {
             activation: self.activation,
             residual_c,
         };
-        let invocations = out.pixels() * out.channel_groups() as u64;
+        let columns = match self.kernel {
+            Kernel::Conv2dDense => (out.width as u64).div_ceil(DENSE_PIXELS),
+            _ => out.width as u64,
+        };
+        let invocations = out.batch as u64 * out.height as u64 * columns * out.channel_groups() as u64;
         gpu.dispatch(
-            Kernel::Conv2d,
+            self.kernel,
             bytemuck::bytes_of(&params),
             &[input.buffer(), &self.weights, &self.channel_params, residual_buffer, output.buffer()],
-            invocations.div_ceil(Kernel::Conv2d.workgroup_size() as u64),
+            invocations.div_ceil(self.kernel.workgroup_size() as u64),
         )
     }
 }
@@ -253,7 +285,7 @@ impl Conv2d {
         match self {
             Conv2d::Pointwise(layer) => layer.variant().kernel(),
             Conv2d::Depthwise(layer) => layer.kernel(),
-            Conv2d::General(_) => Kernel::Conv2d,
+            Conv2d::General(layer) => layer.kernel(),
         }
     }
 }
