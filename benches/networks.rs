@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use liveshade::gpu::{Backend, BufferArena, Gpu, GpuOptions};
-use liveshade::models::{BlazeFace, FaceMesh, Graph, MiniFasNet, Network, Variant, Weights};
+use liveshade::models::{BuildOptions, BlazeFace, FaceMesh, Graph, MiniFasNet, Network, Variant, Weights};
 
 fn run(gpu: &Gpu, graph: &Graph) {
     let mut encoder = gpu.encoder("bench");
@@ -22,12 +22,16 @@ fn networks(c: &mut Criterion) {
     eprintln!("benchmarking on {}", gpu.adapter());
     let mut arena = BufferArena::new();
     let weights = |n| Weights::bundled(n).unwrap();
-    let blazeface = BlazeFace::new(&gpu, &weights(Network::BlazeFace), &mut arena).unwrap();
-    let facemesh = FaceMesh::new(&gpu, &weights(Network::FaceMesh), &mut arena).unwrap();
     let v2 = MiniFasNet::new(&gpu, Variant::V2, &weights(Network::MiniFasNetV2), &mut arena).unwrap();
     let v1se = MiniFasNet::new(&gpu, Variant::V1Se, &weights(Network::MiniFasNetV1Se), &mut arena).unwrap();
+    // Both block forms, whatever the adapter's default.
+    let (fused, unfused) = (BuildOptions { fuse_blocks: true }, BuildOptions { fuse_blocks: false });
+    let blazeface = BlazeFace::with_options(&gpu, &weights(Network::BlazeFace), &mut arena, fused).unwrap();
+    let facemesh = FaceMesh::with_options(&gpu, &weights(Network::FaceMesh), &mut arena, fused).unwrap();
+    let blazeface_unfused = BlazeFace::with_options(&gpu, &weights(Network::BlazeFace), &mut arena, unfused).unwrap();
+    let facemesh_unfused = FaceMesh::with_options(&gpu, &weights(Network::FaceMesh), &mut arena, unfused).unwrap();
     let mut group = c.benchmark_group("network");
-    for (name, graph) in [("blazeface", blazeface.graph()), ("facemesh", facemesh.graph()), ("minifasnet_v2", v2.graph()), ("minifasnet_v1se", v1se.graph())] {
+    for (name, graph) in [("blazeface_fused", blazeface.graph()), ("blazeface_unfused", blazeface_unfused.graph()), ("facemesh_fused", facemesh.graph()), ("facemesh_unfused", facemesh_unfused.graph()), ("minifasnet_v2", v2.graph()), ("minifasnet_v1se", v1se.graph())] {
         let id = format!("{name}/{}-dispatches", graph.dispatch_count());
         group.bench_function(id, |b| b.iter(|| run(&gpu, graph)));
     }

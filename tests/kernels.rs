@@ -473,3 +473,41 @@ fn a_blazeblock_chains_kernels_in_one_pass() {
     let got = run(&dispatches.iter().collect::<Vec<_>>(), &output);
     assert_close("BlazeBlock", &got, &want, (cin + 9) as usize);
 }
+
+#[test]
+fn separable_block_matches_reference_on_random_shapes() {
+    // The fused block against the composition of reference ops it replaces:
+    // act(pointwise(depthwise_3x3(x)) + channel_pad(x or max_pool_2x2(x))).
+    let gpu = gpu();
+    let mut rng = rng(17);
+    let mut largest = 0.0f32;
+    let cases = 24;
+    for case in 0..cases {
+        let (height, width) = spatial(&mut rng, case % 8);
+        let stride = 1 + (case as u32 % 2);
+        let in_channels = if case == cases - 1 { 128 } else { PRIMES[rng.random_range(0..12)] + [0, 24, 60][case % 3] };
+        let out_channels = in_channels + [0, 1, 4, 8, 13][case % 5];
+        let input_shape = Shape::new(height, width, in_channels).with_batch(1 + (case % 7 == 6) as u32);
+        let padding = Padding::same(height, width, 3, 3, stride);
+        let dw_desc = Conv2dDesc::new(in_channels, in_channels, 3, stride, padding).with_groups(in_channels);
+        let input = random_tensor(&mut rng, input_shape);
+        let depthwise = random_values(&mut rng, (in_channels * 9) as usize);
+        let depthwise_bias = random_values(&mut rng, in_channels as usize);
+        let pointwise = random_values(&mut rng, (in_channels * out_channels) as usize);
+        let pointwise_bias = random_values(&mut rng, out_channels as usize);
+        let activation = [Activation::Relu, Activation::PRelu(random_values(&mut rng, out_channels as usize)), Activation::None][case % 3].clone();
+        let t = reference::conv2d(&input, &dw_desc, &depthwise, Some(&depthwise_bias), &Activation::None, None).unwrap();
+        let skip = if stride == 2 { reference::max_pool_2x2(&input, t.shape.height, t.shape.width) } else { input.clone() };
+        let skip = reference::channel_pad(&skip, out_channels);
+        let want = reference::pointwise(&t, out_channels, &pointwise, Some(&pointwise_bias), &activation, Some(&skip)).unwrap();
+
+        let weights = nn::SeparableWeights { depthwise: &depthwise, depthwise_bias: &depthwise_bias, pointwise: &pointwise, pointwise_bias: &pointwise_bias };
+        let block = nn::SeparableBlock::new(gpu, in_channels, out_channels, stride, &weights, activation).unwrap();
+        let mut arena = BufferArena::new();
+        let input_gpu = upload(&mut arena, &input);
+        let output = arena.tensor(gpu, "output", want.shape).unwrap();
+        let got = run(&[&block.bind(gpu, &input_gpu, &output).unwrap()], &output);
+        largest = largest.max(assert_close(&format!("separable block case {case}: {input_shape} -> {out_channels}, stride {stride}"), &got, &want, (in_channels + 9) as usize));
+    }
+    report("separable_block", cases, largest);
+}

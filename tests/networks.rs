@@ -8,7 +8,7 @@ use std::borrow::Cow;
 
 use common::{gpu, run};
 use liveshade::gpu::{BufferArena, Tensor, record_all};
-use liveshade::models::{BlazeFace, FaceMesh, MiniFasNet, Network, Variant, Weights, blazeface};
+use liveshade::models::{BuildOptions, BlazeFace, FaceMesh, MiniFasNet, Network, Variant, Weights, blazeface};
 use liveshade::tensor::{HostTensor, Shape};
 use liveshade::Error;
 use safetensors::SafeTensors;
@@ -89,10 +89,19 @@ fn read(tensor: &Tensor) -> HostTensor {
 
 #[test]
 fn blazeface_matches_tflite_on_every_case() {
+    blazeface_matches_tflite(BuildOptions { fuse_blocks: true });
+}
+
+#[test]
+fn blazeface_unfused_matches_tflite_on_every_case() {
+    blazeface_matches_tflite(BuildOptions { fuse_blocks: false });
+}
+
+fn blazeface_matches_tflite(options: BuildOptions) {
     let gpu = gpu();
     let weights = Weights::bundled(Network::BlazeFace).unwrap();
     let mut arena = BufferArena::new();
-    let net = BlazeFace::new(gpu, &weights, &mut arena).unwrap();
+    let net = BlazeFace::with_options(gpu, &weights, &mut arena, options).unwrap();
     let (mut boxes_max, mut scores_max, mut taps_max) = (0.0f32, 0.0f32, 0.0f32);
     for case in CASES {
         let golden = Golden::load(case);
@@ -110,17 +119,26 @@ fn blazeface_matches_tflite_on_every_case() {
         }
     }
     eprintln!(
-        "blazeface: regressors max |diff| {boxes_max:.3e}, classificators {scores_max:.3e}, taps {taps_max:.3e} of max, {} dispatches",
+        "blazeface {options:?}: regressors max |diff| {boxes_max:.3e}, classificators {scores_max:.3e}, taps {taps_max:.3e} of max, {} dispatches",
         net.graph().dispatch_count()
     );
 }
 
 #[test]
 fn facemesh_matches_tflite_on_every_case() {
+    facemesh_matches_tflite(BuildOptions { fuse_blocks: true });
+}
+
+#[test]
+fn facemesh_unfused_matches_tflite_on_every_case() {
+    facemesh_matches_tflite(BuildOptions { fuse_blocks: false });
+}
+
+fn facemesh_matches_tflite(options: BuildOptions) {
     let gpu = gpu();
     let weights = Weights::bundled(Network::FaceMesh).unwrap();
     let mut arena = BufferArena::new();
-    let net = FaceMesh::new(gpu, &weights, &mut arena).unwrap();
+    let net = FaceMesh::with_options(gpu, &weights, &mut arena, options).unwrap();
     let (mut landmarks_max, mut flag_max, mut taps_max) = (0.0f32, 0.0f32, 0.0f32);
     for case in CASES {
         let golden = Golden::load(case);
@@ -136,7 +154,7 @@ fn facemesh_matches_tflite_on_every_case() {
         }
     }
     eprintln!(
-        "facemesh: landmarks max |diff| {landmarks_max:.3e}, face flag {flag_max:.3e}, taps {taps_max:.3e} of max, {} dispatches",
+        "facemesh {options:?}: landmarks max |diff| {landmarks_max:.3e}, face flag {flag_max:.3e}, taps {taps_max:.3e} of max, {} dispatches",
         net.graph().dispatch_count()
     );
 }

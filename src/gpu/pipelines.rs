@@ -22,16 +22,18 @@ pub enum Family {
     Pool,
     Elementwise,
     Dense,
+    Separable,
 }
 
 impl Family {
-    pub const ALL: [Family; 6] = [
+    pub const ALL: [Family; 7] = [
         Family::Conv,
         Family::Depthwise,
         Family::Pointwise,
         Family::Pool,
         Family::Elementwise,
         Family::Dense,
+        Family::Separable,
     ];
 
     pub fn file_name(self) -> &'static str {
@@ -42,6 +44,7 @@ impl Family {
             Family::Pool => "pool.wgsl",
             Family::Elementwise => "elementwise.wgsl",
             Family::Dense => "dense.wgsl",
+            Family::Separable => "separable.wgsl",
         }
     }
 
@@ -53,6 +56,7 @@ impl Family {
             Family::Pool => include_str!("../../shaders/pool.wgsl"),
             Family::Elementwise => include_str!("../../shaders/elementwise.wgsl"),
             Family::Dense => include_str!("../../shaders/dense.wgsl"),
+            Family::Separable => include_str!("../../shaders/separable.wgsl"),
         }
     }
 
@@ -89,6 +93,7 @@ pub enum Kernel {
     ChannelScale,
     Dense,
     Softmax,
+    SeparableBlock,
 }
 
 // Binding lists: binding 0 is always the parameter uniform; the rest follow the WGSL
@@ -97,13 +102,15 @@ const CONV_SLOTS: &[(u32, Slot)] =
     &[(0, Uniform), (1, Read), (2, Read), (3, Read), (4, Read), (5, ReadWrite)];
 const CONV_DENSE_SLOTS: &[(u32, Slot)] =
     &[(0, Uniform), (6, Read), (7, Read), (3, Read), (4, Read), (5, ReadWrite)];
+const SEPARABLE_SLOTS: &[(u32, Slot)] =
+    &[(0, Uniform), (1, Read), (2, Read), (3, Read), (4, Read), (5, Read), (6, ReadWrite)];
 const NAIVE_SLOTS: &[(u32, Slot)] =
     &[(0, Uniform), (1, Read), (2, Read), (3, Read), (4, Read), (6, ReadWrite)];
 const POOL_SLOTS: &[(u32, Slot)] = &[(0, Uniform), (1, Read), (2, ReadWrite)];
 const DENSE_SLOTS: &[(u32, Slot)] = &[(0, Uniform), (1, Read), (2, Read), (3, Read), (4, ReadWrite)];
 
 impl Kernel {
-    pub const ALL: [Kernel; 14] = [
+    pub const ALL: [Kernel; 15] = [
         Kernel::Conv2dDense,
         Kernel::Conv2dGrouped,
         Kernel::Depthwise3x3,
@@ -118,6 +125,7 @@ impl Kernel {
         Kernel::ChannelScale,
         Kernel::Dense,
         Kernel::Softmax,
+        Kernel::SeparableBlock,
     ];
 
     pub fn family(self) -> Family {
@@ -130,6 +138,7 @@ impl Kernel {
             Kernel::MaxPool2x2 | Kernel::GlobalAveragePool => Family::Pool,
             Kernel::Add | Kernel::ChannelPad | Kernel::ChannelScale => Family::Elementwise,
             Kernel::Dense | Kernel::Softmax => Family::Dense,
+            Kernel::SeparableBlock => Family::Separable,
         }
     }
 
@@ -148,6 +157,7 @@ impl Kernel {
             Kernel::ChannelScale => "channel_scale",
             Kernel::Dense => "dense",
             Kernel::Softmax => "softmax",
+            Kernel::SeparableBlock => "separable_block",
         }
     }
 
@@ -169,6 +179,7 @@ impl Kernel {
             Family::Pointwise => CONV_SLOTS,
             Family::Pool => POOL_SLOTS,
             Family::Dense => DENSE_SLOTS,
+            Family::Separable => SEPARABLE_SLOTS,
         }
     }
 

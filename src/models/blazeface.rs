@@ -4,7 +4,7 @@
 
 use crate::error::Result;
 use crate::gpu::{BufferArena, Gpu, Tensor};
-use crate::models::graph::{Builder, Graph, same};
+use crate::models::graph::{BuildOptions, Builder, Graph, same};
 use crate::models::weights::Weights;
 use crate::nn::{Activation, Conv2dDesc, Padding};
 use crate::tensor::{HostTensor, Shape};
@@ -31,8 +31,13 @@ pub struct BlazeFace {
 }
 
 impl BlazeFace {
+    /// Built with the adapter's default [`BuildOptions`].
     pub fn new(gpu: &Gpu, weights: &Weights, arena: &mut BufferArena) -> Result<Self> {
-        let mut b = Builder::new(gpu, arena, weights, "blazeface");
+        Self::with_options(gpu, weights, arena, BuildOptions::for_adapter(gpu.adapter()))
+    }
+
+    pub fn with_options(gpu: &Gpu, weights: &Weights, arena: &mut BufferArena, options: BuildOptions) -> Result<Self> {
+        let mut b = Builder::new(gpu, arena, weights, "blazeface", options);
         let input = b.tensor(Shape::new(INPUT_SIZE, INPUT_SIZE, 3))?;
         let stem = Conv2dDesc::new(3, 24, 5, 2, same(input.shape(), 5, 2));
         let mut x = b.conv("backbone.stem.weight", Some("backbone.stem.bias"), stem, Activation::Relu, &input, None)?;

@@ -4,7 +4,7 @@
 
 use crate::error::Result;
 use crate::gpu::{BufferArena, Gpu, Tensor};
-use crate::models::graph::{Builder, Graph, same};
+use crate::models::graph::{BuildOptions, Builder, Graph, same};
 use crate::models::weights::Weights;
 use crate::nn::{Conv2dDesc, Padding};
 use crate::tensor::Shape;
@@ -29,8 +29,13 @@ pub struct FaceMesh {
 }
 
 impl FaceMesh {
+    /// Built with the adapter's default [`BuildOptions`].
     pub fn new(gpu: &Gpu, weights: &Weights, arena: &mut BufferArena) -> Result<Self> {
-        let mut b = Builder::new(gpu, arena, weights, "facemesh");
+        Self::with_options(gpu, weights, arena, BuildOptions::for_adapter(gpu.adapter()))
+    }
+
+    pub fn with_options(gpu: &Gpu, weights: &Weights, arena: &mut BufferArena, options: BuildOptions) -> Result<Self> {
+        let mut b = Builder::new(gpu, arena, weights, "facemesh", options);
         let input = b.tensor(Shape::new(INPUT_SIZE, INPUT_SIZE, 3))?;
         let stem = Conv2dDesc::new(3, 16, 3, 2, same(input.shape(), 3, 2));
         let prelu = b.prelu("backbone.stem.prelu.alpha", 16)?;

@@ -2,9 +2,9 @@
 //! layer's weights by name, creates its output tensor and binds the dispatch.
 
 use crate::error::Result;
-use crate::gpu::{BufferArena, Dispatch, Gpu, Tensor};
+use crate::gpu::{AdapterSummary, BufferArena, Dispatch, Gpu, Tensor};
 use crate::models::weights::Weights;
-use crate::nn::{self, Activation, Conv2d, Conv2dDesc, Dense, Padding};
+use crate::nn::{self, Activation, Conv2d, Conv2dDesc, Dense, Padding, SeparableBlock, SeparableWeights};
 use crate::tensor::Shape;
 
 /// A network's recorded form: every dispatch in order, and the named block outputs.
@@ -35,17 +35,39 @@ impl Graph {
     }
 }
 
+/// How a network is built.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BuildOptions {
+    /// Run each depthwise-separable residual block as one dispatch (separable.wgsl)
+    /// instead of two or three (depthwise, max pool, pointwise).
+    pub fuse_blocks: bool,
+}
+
+impl BuildOptions {
+    /// The per-adapter default. Fused blocks stage the depthwise output in workgroup
+    /// memory: on lavapipe (2 cores) that measured slower than the separate kernels
+    /// despite half the dispatches (BlazeFace 19.3 vs 14.3 ms, Face Mesh 18.6 vs 15.6 ms,
+    /// criterion medians; BENCHMARKS.md), as PERF_NOTES.md found for workgroup-memory GEMMs;
+    /// on GPUs workgroup memory is fast and each dispatch and round trip through global
+    /// memory costs, so they get the fused blocks.
+    pub fn for_adapter(adapter: &AdapterSummary) -> Self {
+        BuildOptions { fuse_blocks: adapter.device_type != wgpu::DeviceType::Cpu }
+    }
+}
+
 pub(crate) struct Builder<'a> {
     pub gpu: &'a Gpu,
     pub arena: &'a mut BufferArena,
     pub weights: &'a Weights,
     pub graph: Graph,
     label: &'static str,
+    /// Whether residual blocks run as one fused dispatch (separable.wgsl).
+    pub fuse_blocks: bool,
 }
 
 impl<'a> Builder<'a> {
-    pub fn new(gpu: &'a Gpu, arena: &'a mut BufferArena, weights: &'a Weights, label: &'static str) -> Self {
-        Builder { gpu, arena, weights, graph: Graph { dispatches: Vec::new(), taps: Vec::new() }, label }
+    pub fn new(gpu: &'a Gpu, arena: &'a mut BufferArena, weights: &'a Weights, label: &'static str, options: BuildOptions) -> Self {
+        Builder { gpu, arena, weights, graph: Graph { dispatches: Vec::new(), taps: Vec::new() }, label, fuse_blocks: options.fuse_blocks }
     }
 
     pub fn tensor(&mut self, shape: Shape) -> Result<Tensor> {
@@ -122,14 +144,29 @@ pub(crate) fn same(input: Shape, kernel: u32, stride: u32) -> Padding {
 impl Builder<'_> {
     /// The residual block of both MediaPipe networks (ARCHITECTURES.md 1.1 and 2.1):
     /// `act(pw(dw(x)) + skip)` where skip is x, max-pooled when the stride is 2, with zero
-    /// channels appended up to `out_channels` (the pointwise kernel reads a residual with
-    /// fewer channels as zero-padded, so the PAD op costs nothing).
+    /// channels appended up to `out_channels`. One dispatch (separable.wgsl) where the
+    /// widths fit it; otherwise depthwise, (max pool,) and a pointwise that reads the
+    /// narrower residual as zero-padded.
     pub fn mediapipe_block(&mut self, prefix: &str, out_channels: u32, stride: u32, activation: Activation, input: &Tensor) -> Result<Tensor> {
         let s = input.shape();
+        let (dw_weight, dw_bias) = (format!("{prefix}.dw.weight"), format!("{prefix}.dw.bias"));
+        let (pw_weight, pw_bias) = (format!("{prefix}.pw.weight"), format!("{prefix}.pw.bias"));
+        if self.fuse_blocks && SeparableBlock::supports(s.channels, out_channels) {
+            let (c, o) = (s.channels as usize, out_channels as usize);
+            let depthwise = self.weights.tensor(&dw_weight, &[c, 1, 3, 3])?;
+            let depthwise_bias = self.weights.tensor(&dw_bias, &[c])?;
+            let pointwise = self.weights.tensor(&pw_weight, &[o, c, 1, 1])?;
+            let pointwise_bias = self.weights.tensor(&pw_bias, &[o])?;
+            let weights = SeparableWeights { depthwise: &depthwise, depthwise_bias: &depthwise_bias, pointwise: &pointwise, pointwise_bias: &pointwise_bias };
+            let block = SeparableBlock::new(self.gpu, s.channels, out_channels, stride, &weights, activation)?;
+            let output = self.tensor(block.output_shape(s)?)?;
+            self.graph.dispatches.push(block.bind(self.gpu, input, &output)?);
+            return Ok(output);
+        }
         let dw = Conv2dDesc::new(s.channels, s.channels, 3, stride, same(s, 3, stride)).with_groups(s.channels);
-        let t = self.conv(&format!("{prefix}.dw.weight"), Some(&format!("{prefix}.dw.bias")), dw, Activation::None, input, None)?;
+        let t = self.conv(&dw_weight, Some(&dw_bias), dw, Activation::None, input, None)?;
         let skip = if stride == 2 { self.max_pool(input)? } else { input.clone() };
         let pw = Conv2dDesc::new(s.channels, out_channels, 1, 1, Padding::VALID);
-        self.conv(&format!("{prefix}.pw.weight"), Some(&format!("{prefix}.pw.bias")), pw, activation, &t, Some(&skip))
+        self.conv(&pw_weight, Some(&pw_bias), pw, activation, &t, Some(&skip))
     }
 }

@@ -5,7 +5,7 @@
 
 use crate::error::Result;
 use crate::gpu::{BufferArena, Gpu, Tensor};
-use crate::models::graph::{Builder, Graph};
+use crate::models::graph::{BuildOptions, Builder, Graph};
 use crate::models::weights::Weights;
 use crate::nn::{self, Activation, Conv2dDesc, Padding};
 use crate::tensor::Shape;
@@ -59,7 +59,8 @@ pub struct MiniFasNet {
 
 impl MiniFasNet {
     pub fn new(gpu: &Gpu, variant: Variant, weights: &Weights, arena: &mut BufferArena) -> Result<Self> {
-        let mut b = Builder::new(gpu, arena, weights, "minifasnet");
+        // No separable blocks here (MiniFASNet expands first): the option changes nothing.
+        let mut b = Builder::new(gpu, arena, weights, "minifasnet", BuildOptions { fuse_blocks: false });
         let input = b.tensor(Shape::new(INPUT_SIZE, INPUT_SIZE, 3))?;
         let x = conv_block(&mut b, "conv1", Conv2dDesc::new(3, 32, 3, 2, Padding::symmetric(1)), &input)?;
         b.tap("conv1", &x);

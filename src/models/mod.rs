@@ -8,6 +8,6 @@ pub mod weights;
 
 pub use blazeface::BlazeFace;
 pub use facemesh::FaceMesh;
-pub use graph::Graph;
+pub use graph::{BuildOptions, Graph};
 pub use minifasnet::{MiniFasNet, Variant};
 pub use weights::{Network, Weights};

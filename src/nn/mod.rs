@@ -4,7 +4,8 @@
 //!
 //! Kernel families and their WGSL files: [`conv`] (shaders/conv.wgsl), [`depthwise`]
 //! (depthwise.wgsl), [`pointwise`] (pointwise.wgsl), [`pool`] (pool.wgsl), [`elementwise`]
-//! (elementwise.wgsl), [`dense`] (dense.wgsl); [`reference`] is the CPU twin of each.
+//! (elementwise.wgsl), [`dense`] (dense.wgsl), [`separable`] (separable.wgsl: a whole
+//! depthwise-separable residual block); [`reference`] is the CPU twin of each.
 
 pub mod batch_norm;
 pub mod conv;
@@ -15,6 +16,7 @@ mod layer;
 pub mod pointwise;
 pub mod pool;
 pub mod reference;
+pub mod separable;
 
 pub use batch_norm::{BatchNorm, fold_batch_norm};
 pub use conv::{Conv2d, Conv2dDesc, GeneralConv, Padding};
@@ -23,4 +25,5 @@ pub use depthwise::Depthwise;
 pub use elementwise::{add, channel_pad, channel_scale};
 pub use layer::Activation;
 pub use pointwise::{Pointwise, PointwiseVariant};
+pub use separable::{SeparableBlock, SeparableWeights};
 pub use pool::{global_average_pool, max_pool_2x2, max_pool_2x2_shape};

@@ -1,0 +1,55 @@
+//! Times every dispatch of the four networks on its own (median of repeated submits),
+//! to find where a frame's time goes. `cargo run --release --example profile_layers`.
+
+use std::time::Instant;
+
+use liveshade::gpu::{Backend, BufferArena, Gpu, GpuOptions, record_all};
+use liveshade::models::{BlazeFace, FaceMesh, Graph, MiniFasNet, Network, Variant, Weights};
+
+fn median_ms(gpu: &Gpu, run: impl Fn(&mut wgpu::CommandEncoder)) -> f64 {
+    let mut times: Vec<f64> = (0..15)
+        .map(|_| {
+            let mut encoder = gpu.encoder("profile");
+            run(&mut encoder);
+            let start = Instant::now();
+            gpu.submit_and_wait(encoder).expect("submit");
+            start.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
+}
+
+fn profile(gpu: &Gpu, name: &str, graph: &Graph) {
+    let empty = median_ms(gpu, |_| {});
+    let whole = median_ms(gpu, |e| record_all(e, graph.dispatches_iter()));
+    println!("{name}: {} dispatches, whole network {whole:.2} ms (an empty submit: {empty:.3} ms)", graph.dispatch_count());
+    let mut rows: Vec<(f64, String)> = graph
+        .dispatches_iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let ms = median_ms(gpu, |e| record_all(e, [d])) - empty;
+            (ms, format!("  #{i:<3} {:<22} {:>7.3} ms  grid {:?}", d.kernel().entry_point(), ms, d.workgroups()))
+        })
+        .collect();
+    let sum: f64 = rows.iter().map(|r| r.0).sum();
+    rows.sort_by(|a, b| b.0.total_cmp(&a.0));
+    for (_, row) in rows.iter().take(8) {
+        println!("{row}");
+    }
+    println!("  sum of single dispatches {sum:.2} ms");
+}
+
+fn main() -> liveshade::Result<()> {
+    let gpu = Gpu::new(&GpuOptions { backend: Backend::from_env()?, ..Default::default() })?;
+    println!("{}", gpu.adapter());
+    let mut arena = BufferArena::new();
+    let blazeface = BlazeFace::new(&gpu, &Weights::bundled(Network::BlazeFace)?, &mut arena)?;
+    let facemesh = FaceMesh::new(&gpu, &Weights::bundled(Network::FaceMesh)?, &mut arena)?;
+    let v2 = MiniFasNet::new(&gpu, Variant::V2, &Weights::bundled(Network::MiniFasNetV2)?, &mut arena)?;
+    let v1se = MiniFasNet::new(&gpu, Variant::V1Se, &Weights::bundled(Network::MiniFasNetV1Se)?, &mut arena)?;
+    for (name, graph) in [("blazeface", blazeface.graph()), ("facemesh", facemesh.graph()), ("minifasnet_v2", v2.graph()), ("minifasnet_v1se", v1se.graph())] {
+        profile(&gpu, name, graph);
+    }
+    Ok(())
+}
