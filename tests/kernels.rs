@@ -511,3 +511,31 @@ fn separable_block_matches_reference_on_random_shapes() {
     }
     report("separable_block", cases, largest);
 }
+
+#[test]
+fn batch_norm_folded_into_a_convolution_matches_conv_then_batch_norm() {
+    let mut rng = rng(18);
+    for case in 0..20 {
+        let (height, width) = spatial(&mut rng, case % 8);
+        let (cin, cout) = (PRIMES[rng.random_range(0..12)], PRIMES[rng.random_range(0..12)]);
+        let desc = Conv2dDesc::new(cin, cout, 3, 1, Padding::symmetric(1));
+        let input = random_tensor(&mut rng, Shape::new(height, width, cin));
+        let weights = random_values(&mut rng, (cout * cin * 9) as usize);
+        let bias = (case % 2 == 0).then(|| random_values(&mut rng, cout as usize));
+        let gamma = random_values(&mut rng, cout as usize);
+        let beta = random_values(&mut rng, cout as usize);
+        let mean = random_values(&mut rng, cout as usize);
+        let var: Vec<f32> = random_values(&mut rng, cout as usize).iter().map(|v| v.abs() + 0.1).collect();
+        let bn = nn::BatchNorm { weight: &gamma, bias: &beta, running_mean: &mean, running_var: &var, eps: 1e-5 };
+        let conv = reference::conv2d(&input, &desc, &weights, bias.as_deref(), &Activation::None, None).unwrap();
+        let mut want = conv.clone();
+        for (i, v) in want.data.iter_mut().enumerate() {
+            let c = i % cout as usize;
+            *v = ((*v as f64 - mean[c] as f64) / (var[c] as f64 + 1e-5).sqrt() * gamma[c] as f64 + beta[c] as f64) as f32;
+        }
+        let (folded_weights, folded_bias) = nn::fold_batch_norm(&weights, bias.as_deref(), cout as usize, &bn).unwrap();
+        let got = reference::conv2d(&input, &desc, &folded_weights, Some(&folded_bias), &Activation::None, None).unwrap();
+        assert_close(&format!("batch norm fold case {case}"), &got, &want, (cin * 9) as usize);
+    }
+    assert!(nn::fold_batch_norm(&[0.0; 6], None, 3, &nn::BatchNorm { weight: &[1.0; 2], bias: &[0.0; 3], running_mean: &[0.0; 3], running_var: &[1.0; 3], eps: 1e-5 }).is_err());
+}
