@@ -37,6 +37,14 @@ pub enum Error {
     #[error("weights {file}{tensor}: {reason}", tensor = .tensor.as_deref().map(|t| format!(", tensor {t:?}")).unwrap_or_default())]
     Weights { file: String, tensor: Option<String>, reason: String },
 
+    /// A frame's size, stride or byte count is unusable.
+    #[error("bad frame: {reason}")]
+    Frame { reason: String },
+
+    /// An image file could not be read or decoded.
+    #[error("{path}: {reason}")]
+    Image { path: String, reason: String },
+
     /// Arguments to an op do not fit together.
     #[error("{op}: {reason}")]
     Shape { op: &'static str, reason: String },

@@ -28,11 +28,15 @@
 //! # Ok::<(), liveshade::Error>(())
 //! ```
 
+pub mod engine;
 pub mod error;
+pub mod frame;
 pub mod gpu;
 pub mod models;
 pub mod nn;
 pub mod tensor;
 
 pub use error::{Error, Result};
+pub use engine::{Engine, EngineOptions, Report};
+pub use frame::{DecodedImage, Frame, PixelFormat};
 pub use gpu::{Backend, Gpu, GpuOptions};

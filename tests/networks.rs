@@ -6,53 +6,14 @@ mod common;
 
 use std::borrow::Cow;
 
-use common::{gpu, run};
+use common::{Golden, gpu, run};
 use liveshade::gpu::{BufferArena, Tensor, record_all};
 use liveshade::models::{BuildOptions, BlazeFace, FaceMesh, MiniFasNet, Network, Variant, Weights, blazeface};
-use liveshade::tensor::{HostTensor, Shape};
+use liveshade::tensor::HostTensor;
 use liveshade::Error;
 use safetensors::SafeTensors;
 
 const CASES: [&str; 4] = ["image_F1", "image_F2", "image_T1", "astronaut"];
-
-struct Golden {
-    bytes: Vec<u8>,
-}
-
-impl Golden {
-    fn load(case: &str) -> Golden {
-        let path = format!("{}/tests/golden/{case}.safetensors", env!("CARGO_MANIFEST_DIR"));
-        Golden { bytes: std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}")) }
-    }
-
-    fn get(&self, name: &str) -> (Vec<usize>, Vec<f32>) {
-        let tensors = SafeTensors::deserialize(&self.bytes).unwrap();
-        let view = tensors.tensor(name).unwrap_or_else(|_| panic!("golden tensor {name} missing"));
-        let values = view.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
-        (view.shape().to_vec(), values)
-    }
-
-    /// A stored NHWC tensor as a HostTensor.
-    fn nhwc(&self, name: &str) -> HostTensor {
-        let (shape, values) = self.get(name);
-        HostTensor::new(Shape::new(shape[1] as u32, shape[2] as u32, shape[3] as u32), values).unwrap()
-    }
-
-    /// A stored NCHW tensor (or NC) transposed to NHWC.
-    fn nchw(&self, name: &str) -> HostTensor {
-        let (shape, values) = self.get(name);
-        let (c, h, w) = (shape[1], *shape.get(2).unwrap_or(&1), *shape.get(3).unwrap_or(&1));
-        let mut nhwc = vec![0.0; values.len()];
-        for ch in 0..c {
-            for y in 0..h {
-                for x in 0..w {
-                    nhwc[(y * w + x) * c + ch] = values[(ch * h + y) * w + x];
-                }
-            }
-        }
-        HostTensor::new(Shape::new(h as u32, w as u32, c as u32), nhwc).unwrap()
-    }
-}
 
 /// Largest |got - want|, failing if it exceeds `tolerance`.
 fn check(what: &str, got: &[f32], want: &[f32], tolerance: f32) -> f32 {

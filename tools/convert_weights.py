@@ -61,7 +61,7 @@ def checked(name, data):
 
 
 # ---------------------------------------------------------------- safetensors writer
-DTYPES = {np.dtype('<f2'): 'F16', np.dtype('<f4'): 'F32'}
+DTYPES = {np.dtype('<f2'): 'F16', np.dtype('<f4'): 'F32', np.dtype('u1'): 'U8', np.dtype('<i4'): 'I32'}
 
 
 def save_safetensors(path, tensors, metadata):

@@ -22,6 +22,9 @@ KEEP = [
     r'facemesh\.input\.nhwc', r'facemesh\.out\.(landmarks|face_flag)',
     r'minifas\.(retinaface|blazeface)\.(v2|v1se)\.(input\.nchw|logits|softmax)',
     r'blazeface\.act\..*', r'facemesh\.act\..*', r'minifas\.retinaface\.(v2|v1se)\.act\..*',
+    # end to end (the single-frame engine)
+    r'image\.rgb_u8', r'blazeface\.detections\.(score|box_px_xyxy|keypoints_px)', r'facemesh\.roi_px',
+    r'facemesh\.landmarks_px', r'minifas\.(retinaface|blazeface)\.(bbox_xywh|(v2|v1se)\.crop_box_ltrb)',
 ]
 NUMPY = {'F32': '<f4', 'F16': '<f2', 'U8': 'u1', 'I32': '<i4'}
 
@@ -44,7 +47,7 @@ def main():
     os.makedirs(out, exist_ok=True)
     for case in CASES:
         tensors, meta = load(os.path.join(golden, 'cases', case + '.safetensors'))
-        kept = {n: t for n, t in tensors.items() if any(re.fullmatch(p, n) for p in KEEP) and t.dtype in (np.dtype('<f4'),)}
+        kept = {n: t for n, t in tensors.items() if any(re.fullmatch(p, n) for p in KEEP)}
         meta = {'source': 'shared/golden/cases/%s.safetensors (tensors copied unchanged, subset)' % case}
         save_safetensors(os.path.join(out, case + '.safetensors'), kept, meta)
         print(case, len(kept), 'tensors', sum(t.nbytes for t in kept.values()), 'bytes')

@@ -143,6 +143,18 @@ impl Gpu {
         buffers: &[&wgpu::Buffer],
         workgroups: u64,
     ) -> Result<Dispatch> {
+        let params = self.initialised_buffer(kernel.entry_point(), params, wgpu::BufferUsages::UNIFORM)?;
+        self.dispatch_with_uniform(kernel, &params, buffers, workgroups)
+    }
+
+    /// As [`Gpu::dispatch`], with a parameter buffer the caller rewrites between frames.
+    pub(crate) fn dispatch_with_uniform(
+        &self,
+        kernel: Kernel,
+        params: &wgpu::Buffer,
+        buffers: &[&wgpu::Buffer],
+        workgroups: u64,
+    ) -> Result<Dispatch> {
         let slots = kernel.slots();
         if buffers.len() + 1 != slots.len() {
             return Err(Error::shape(
@@ -152,7 +164,6 @@ impl Gpu {
         }
         let grid = self.grid(kernel, workgroups)?;
         let compiled = self.pipelines.get(kernel);
-        let params = self.initialised_buffer(kernel.entry_point(), params, wgpu::BufferUsages::UNIFORM)?;
         let entries: Vec<wgpu::BindGroupEntry> = slots
             .iter()
             .enumerate()
@@ -196,7 +207,7 @@ impl Gpu {
 
     /// A buffer holding `contents` (a multiple of 4 bytes). wgpu's own `create_buffer_init`
     /// panics on a lost device; this checks first and uploads through the queue.
-    fn initialised_buffer(&self, label: &str, contents: &[u8], usage: wgpu::BufferUsages) -> Result<wgpu::Buffer> {
+    pub(crate) fn initialised_buffer(&self, label: &str, contents: &[u8], usage: wgpu::BufferUsages) -> Result<wgpu::Buffer> {
         self.check("creating a buffer")?;
         let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(label),

@@ -23,10 +23,13 @@ pub enum Family {
     Elementwise,
     Dense,
     Separable,
+    Warp,
+    Detect,
+    Roi,
 }
 
 impl Family {
-    pub const ALL: [Family; 7] = [
+    pub const ALL: [Family; 10] = [
         Family::Conv,
         Family::Depthwise,
         Family::Pointwise,
@@ -34,6 +37,9 @@ impl Family {
         Family::Elementwise,
         Family::Dense,
         Family::Separable,
+        Family::Warp,
+        Family::Detect,
+        Family::Roi,
     ];
 
     pub fn file_name(self) -> &'static str {
@@ -45,6 +51,9 @@ impl Family {
             Family::Elementwise => "elementwise.wgsl",
             Family::Dense => "dense.wgsl",
             Family::Separable => "separable.wgsl",
+            Family::Warp => "warp.wgsl",
+            Family::Detect => "detect.wgsl",
+            Family::Roi => "roi.wgsl",
         }
     }
 
@@ -57,6 +66,9 @@ impl Family {
             Family::Elementwise => include_str!("../../shaders/elementwise.wgsl"),
             Family::Dense => include_str!("../../shaders/dense.wgsl"),
             Family::Separable => include_str!("../../shaders/separable.wgsl"),
+            Family::Warp => include_str!("../../shaders/warp.wgsl"),
+            Family::Detect => include_str!("../../shaders/detect.wgsl"),
+            Family::Roi => include_str!("../../shaders/roi.wgsl"),
         }
     }
 
@@ -94,6 +106,11 @@ pub enum Kernel {
     Dense,
     Softmax,
     SeparableBlock,
+    WarpAffineU8,
+    ResizeLinearU8,
+    DetectFaces,
+    FaceRegions,
+    ProjectLandmarks,
 }
 
 // Binding lists: binding 0 is always the parameter uniform; the rest follow the WGSL
@@ -104,13 +121,19 @@ const CONV_DENSE_SLOTS: &[(u32, Slot)] =
     &[(0, Uniform), (6, Read), (7, Read), (3, Read), (4, Read), (5, ReadWrite)];
 const SEPARABLE_SLOTS: &[(u32, Slot)] =
     &[(0, Uniform), (1, Read), (2, Read), (3, Read), (4, Read), (5, Read), (6, ReadWrite)];
+const WARP_SLOTS: &[(u32, Slot)] = &[(0, Uniform), (1, Read), (2, Read), (3, Read), (4, ReadWrite)];
+const RESIZE_SLOTS: &[(u32, Slot)] = &[(0, Uniform), (1, Read), (3, Read), (5, Read), (4, ReadWrite)];
+const DETECT_SLOTS: &[(u32, Slot)] =
+    &[(0, Uniform), (1, Read), (2, Read), (3, Read), (4, Read), (5, ReadWrite), (6, ReadWrite)];
+const REGION_SLOTS: &[(u32, Slot)] = &[(0, Uniform), (1, Read), (3, ReadWrite), (4, ReadWrite), (5, ReadWrite)];
+const LANDMARK_SLOTS: &[(u32, Slot)] = &[(0, Uniform), (2, Read), (5, ReadWrite)];
 const NAIVE_SLOTS: &[(u32, Slot)] =
     &[(0, Uniform), (1, Read), (2, Read), (3, Read), (4, Read), (6, ReadWrite)];
 const POOL_SLOTS: &[(u32, Slot)] = &[(0, Uniform), (1, Read), (2, ReadWrite)];
 const DENSE_SLOTS: &[(u32, Slot)] = &[(0, Uniform), (1, Read), (2, Read), (3, Read), (4, ReadWrite)];
 
 impl Kernel {
-    pub const ALL: [Kernel; 15] = [
+    pub const ALL: [Kernel; 20] = [
         Kernel::Conv2dDense,
         Kernel::Conv2dGrouped,
         Kernel::Depthwise3x3,
@@ -126,6 +149,11 @@ impl Kernel {
         Kernel::Dense,
         Kernel::Softmax,
         Kernel::SeparableBlock,
+        Kernel::WarpAffineU8,
+        Kernel::ResizeLinearU8,
+        Kernel::DetectFaces,
+        Kernel::FaceRegions,
+        Kernel::ProjectLandmarks,
     ];
 
     pub fn family(self) -> Family {
@@ -139,6 +167,9 @@ impl Kernel {
             Kernel::Add | Kernel::ChannelPad | Kernel::ChannelScale => Family::Elementwise,
             Kernel::Dense | Kernel::Softmax => Family::Dense,
             Kernel::SeparableBlock => Family::Separable,
+            Kernel::WarpAffineU8 | Kernel::ResizeLinearU8 => Family::Warp,
+            Kernel::DetectFaces => Family::Detect,
+            Kernel::FaceRegions | Kernel::ProjectLandmarks => Family::Roi,
         }
     }
 
@@ -158,6 +189,11 @@ impl Kernel {
             Kernel::Dense => "dense",
             Kernel::Softmax => "softmax",
             Kernel::SeparableBlock => "separable_block",
+            Kernel::WarpAffineU8 => "warp_affine_u8",
+            Kernel::ResizeLinearU8 => "resize_linear_u8",
+            Kernel::DetectFaces => "detect_faces",
+            Kernel::FaceRegions => "face_regions",
+            Kernel::ProjectLandmarks => "project_landmarks",
         }
     }
 
@@ -170,7 +206,7 @@ impl Kernel {
         }
     }
 
-    /// (binding, slot) of group 0, parameters first, output last.
+    /// (binding, slot) of group 0, parameters first, then the buffers in the launcher's order.
     pub fn slots(self) -> &'static [(u32, Slot)] {
         match self.family() {
             Family::Conv if self == Kernel::Conv2dDense => CONV_DENSE_SLOTS,
@@ -180,13 +216,19 @@ impl Kernel {
             Family::Pool => POOL_SLOTS,
             Family::Dense => DENSE_SLOTS,
             Family::Separable => SEPARABLE_SLOTS,
+            Family::Warp if self == Kernel::ResizeLinearU8 => RESIZE_SLOTS,
+            Family::Warp => WARP_SLOTS,
+            Family::Detect => DETECT_SLOTS,
+            Family::Roi if self == Kernel::ProjectLandmarks => LANDMARK_SLOTS,
+            Family::Roi => REGION_SLOTS,
         }
     }
 
     /// Invocations per workgroup.
     pub fn workgroup_size(self) -> u32 {
         match self {
-            Kernel::PointwiseTiled => 256,
+            Kernel::PointwiseTiled | Kernel::DetectFaces => 256,
+            Kernel::FaceRegions => 1,
             _ => LINEAR_WORKGROUP_SIZE,
         }
     }
@@ -242,7 +284,8 @@ impl PipelineCache {
         let dummy = |usage| {
             gpu.device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some("warm-up"),
-                size: 256,
+                // Large enough for every fixed-size binding (warp.wgsl's 256-entry table).
+                size: 4096,
                 usage,
                 mapped_at_creation: false,
             })

@@ -6,6 +6,7 @@ use std::sync::OnceLock;
 use liveshade::gpu::{Backend, BufferArena, Dispatch, Gpu, GpuOptions, Tensor, record_all};
 use liveshade::tensor::{HostTensor, Shape};
 use rand::rngs::StdRng;
+use safetensors::SafeTensors;
 use rand::{Rng, SeedableRng};
 
 /// The GPU of this test binary, chosen by LIVESHADE_BACKEND / WGPU_BACKEND. A machine
@@ -89,3 +90,55 @@ fn unravel(shape: Shape, index: usize) -> [usize; 4] {
 pub fn report(test: &str, cases: usize, largest: f32) {
     eprintln!("{test}: {cases} cases, largest |gpu - reference| = {largest:.3e}");
 }
+
+/// One case of tests/golden (copied from shared/golden/cases).
+pub struct Golden {
+    bytes: Vec<u8>,
+}
+
+impl Golden {
+    /// A stored tensor's raw bytes and shape (u8 and i32 tensors).
+    pub fn raw(&self, name: &str) -> (Vec<usize>, Vec<u8>) {
+        let tensors = SafeTensors::deserialize(&self.bytes).unwrap();
+        let view = tensors.tensor(name).unwrap_or_else(|_| panic!("golden tensor {name} missing"));
+        (view.shape().to_vec(), view.data().to_vec())
+    }
+
+    pub fn ints(&self, name: &str) -> Vec<i32> {
+        self.raw(name).1.chunks_exact(4).map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
+    }
+
+    pub fn load(case: &str) -> Golden {
+        let path = format!("{}/tests/golden/{case}.safetensors", env!("CARGO_MANIFEST_DIR"));
+        Golden { bytes: std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}")) }
+    }
+
+    pub fn get(&self, name: &str) -> (Vec<usize>, Vec<f32>) {
+        let tensors = SafeTensors::deserialize(&self.bytes).unwrap();
+        let view = tensors.tensor(name).unwrap_or_else(|_| panic!("golden tensor {name} missing"));
+        let values = view.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+        (view.shape().to_vec(), values)
+    }
+
+    /// A stored NHWC tensor as a HostTensor.
+    pub fn nhwc(&self, name: &str) -> HostTensor {
+        let (shape, values) = self.get(name);
+        HostTensor::new(Shape::new(shape[1] as u32, shape[2] as u32, shape[3] as u32), values).unwrap()
+    }
+
+    /// A stored NCHW tensor (or NC) transposed to NHWC.
+    pub fn nchw(&self, name: &str) -> HostTensor {
+        let (shape, values) = self.get(name);
+        let (c, h, w) = (shape[1], *shape.get(2).unwrap_or(&1), *shape.get(3).unwrap_or(&1));
+        let mut nhwc = vec![0.0; values.len()];
+        for ch in 0..c {
+            for y in 0..h {
+                for x in 0..w {
+                    nhwc[(y * w + x) * c + ch] = values[(ch * h + y) * w + x];
+                }
+            }
+        }
+        HostTensor::new(Shape::new(h as u32, w as u32, c as u32), nhwc).unwrap()
+    }
+}
+

@@ -1,0 +1,132 @@
+// Frame bytes -> network input tensors, with OpenCV's fixed-point uint8 resamplers
+// re-stated bit for bit (shared/golden/scripts/cv_interp_u8.py; README section 7.2):
+//   warp_affine_u8    cv2.warpPerspective INTER_LINEAR of an affine map: source positions
+//                     rounded half-to-even to 1/32 px, weights (32-ty|ty)*(32-tx|tx)*32,
+//                     (sum + 2^14) >> 15; border zero (BlazeFace letterbox) or replicate
+//                     (Face Mesh). The inverse map comes from a GPU buffer.
+//   resize_linear_u8  cv2.resize INTER_LINEAR of an inclusive crop rectangle read from a GPU
+//                     buffer: 11-bit coefficients, int32 horizontal pass, vertical pass
+//                     ((((S0>>4)*b0)>>16) + (((S1>>4)*b1)>>16) + 2) >> 2 (MiniFASNet crops).
+// The frame is the caller's bytes as uploaded (RGBA8, RGB8 or BGRA8, any row stride); the
+// u8 -> float conversion goes through a 256-entry table built on the CPU with the reference
+// pipeline's exact float arithmetic (no FMA contraction can change a value).
+// Launcher: src/engine/preprocess.rs; `WarpParams` there has the same field order.
+
+struct WarpParams {
+    frame_w: u32, frame_h: u32, frame_stride: u32, frame_format: u32,
+    out_w: u32, out_h: u32, replicate: u32, bgr: u32,
+    transform: u32,      // index of the 8-float transform (warp) or 8-int crop (resize) record
+    _padding0: u32, _padding1: u32, _padding2: u32,
+}
+
+const FORMAT_RGBA8: u32 = 0u;
+const FORMAT_RGB8: u32 = 1u;
+const FORMAT_BGRA8: u32 = 2u;
+
+@group(0) @binding(0) var<uniform> params: WarpParams;
+@group(0) @binding(1) var<storage, read> frame: array<u32>;
+// warp: per record [m00, m01, m02, m10, m11, m12, valid, 0], tensor (x, y) -> image (X, Y)
+@group(0) @binding(2) var<storage, read> transforms: array<f32>;
+@group(0) @binding(3) var<storage, read> to_float: array<f32, 256>;
+@group(0) @binding(4) var<storage, read_write> output: array<vec4<f32>>;
+// resize: per record [left, top, right, bottom (inclusive), valid, 0, 0, 0]
+@group(0) @binding(5) var<storage, read> crops: array<i32>;
+
+fn frame_byte(index: u32) -> i32 {
+    return i32((frame[index / 4u] >> (8u * (index % 4u))) & 255u);
+}
+
+// R, G, B of frame pixel (x, y), both in range.
+fn frame_rgb(x: u32, y: u32) -> vec3<i32> {
+    let bytes_per_pixel = select(4u, 3u, params.frame_format == FORMAT_RGB8);
+    let base = y * params.frame_stride + x * bytes_per_pixel;
+    let first = frame_byte(base);
+    let third = frame_byte(base + 2u);
+    let g = frame_byte(base + 1u);
+    if (params.frame_format == FORMAT_BGRA8) { return vec3<i32>(third, g, first); }
+    return vec3<i32>(first, g, third);
+}
+
+fn store(index: u32, rgb: vec3<i32>) {
+    let c = select(rgb, rgb.zyx, params.bgr != 0u);
+    output[index] = vec4<f32>(to_float[c.x], to_float[c.y], to_float[c.z], 0.0);
+}
+
+@compute @workgroup_size(64)
+fn warp_affine_u8(@builtin(global_invocation_id) id: vec3<u32>,
+                  @builtin(num_workgroups) workgroups: vec3<u32>) {
+    let index = linear_index(id, workgroups);
+    if (index >= params.out_w * params.out_h) { return; }
+    let t = params.transform * 8u;
+    if (transforms[t + 6u] == 0.0) {            // no face: the network sees zeros
+        output[index] = vec4<f32>(0.0);
+        return;
+    }
+    let x = f32(index % params.out_w);
+    let y = f32(index / params.out_w);
+    // cv::warpPerspective: X0 = M01*y + M02, then (X0 + M00*x) * 32, rounded.
+    let fx = (transforms[t + 1u] * y + transforms[t + 2u] + transforms[t] * x) * 32.0;
+    let fy = (transforms[t + 4u] * y + transforms[t + 5u] + transforms[t + 3u] * x) * 32.0;
+    let big = 2147483520.0;
+    let px = i32(round(clamp(fx, -big, big)));
+    let py = i32(round(clamp(fy, -big, big)));
+    let sx = px >> 5u;
+    let sy = py >> 5u;
+    let tx = px & 31;
+    let ty = py & 31;
+    let w = i32(params.frame_w);
+    let h = i32(params.frame_h);
+    var sum = vec3<i32>(0);
+    for (var dy = 0; dy < 2; dy++) {
+        let wy = select(32 - ty, ty, dy == 1);
+        let yy = sy + dy;
+        for (var dx = 0; dx < 2; dx++) {
+            let wx = select(32 - tx, tx, dx == 1);
+            let xx = sx + dx;
+            let inside = yy >= 0 && yy < h && xx >= 0 && xx < w;
+            if (inside || params.replicate != 0u) {
+                let v = frame_rgb(u32(clamp(xx, 0, w - 1)), u32(clamp(yy, 0, h - 1)));
+                sum += v * (wy * wx * 32);
+            }
+        }
+    }
+    store(index, clamp((sum + vec3<i32>(1 << 14u)) >> vec3<u32>(15u), vec3<i32>(0), vec3<i32>(255)));
+}
+
+// One axis of cv2.resize's coefficients for destination index d: (source index, a0, a1).
+fn resize_axis(d: u32, src: u32, dst: u32) -> vec3<i32> {
+    // float32((d + 0.5) * src / dst - 0.5), computed as one correctly rounded division of
+    // exact integers (the double expression OpenCV evaluates rounds to the same float).
+    var f = f32(i32((2u * d + 1u) * src) - i32(dst)) / f32(2u * dst);
+    var s = i32(floor(f));
+    f = f - f32(s);
+    if (s < 0) { f = 0.0; s = 0; }
+    if (s >= i32(src) - 1) { f = 0.0; s = i32(src) - 1; }
+    return vec3<i32>(s, i32(round((1.0 - f) * 2048.0)), i32(round(f * 2048.0)));
+}
+
+@compute @workgroup_size(64)
+fn resize_linear_u8(@builtin(global_invocation_id) id: vec3<u32>,
+                    @builtin(num_workgroups) workgroups: vec3<u32>) {
+    let index = linear_index(id, workgroups);
+    if (index >= params.out_w * params.out_h) { return; }
+    let c = params.transform * 8u;
+    if (crops[c + 4u] == 0) {
+        output[index] = vec4<f32>(0.0);
+        return;
+    }
+    let left = u32(crops[c]);
+    let top = u32(crops[c + 1u]);
+    let src_w = u32(crops[c + 2u]) - left + 1u;
+    let src_h = u32(crops[c + 3u]) - top + 1u;
+    let xs = resize_axis(index % params.out_w, src_w, params.out_w);
+    let ys = resize_axis(index / params.out_w, src_h, params.out_h);
+    let x0 = left + u32(xs.x);
+    let x1 = left + min(u32(xs.x) + 1u, src_w - 1u);
+    let y0 = top + u32(ys.x);
+    let y1 = top + min(u32(ys.x) + 1u, src_h - 1u);
+    let row0 = frame_rgb(x0, y0) * xs.y + frame_rgb(x1, y0) * xs.z;
+    let row1 = frame_rgb(x0, y1) * xs.y + frame_rgb(x1, y1) * xs.z;
+    let v = (((row0 >> vec3<u32>(4u)) * ys.y) >> vec3<u32>(16u)) + (((row1 >> vec3<u32>(4u)) * ys.z) >> vec3<u32>(16u));
+    store(index, clamp((v + vec3<i32>(2)) >> vec3<u32>(2u), vec3<i32>(0), vec3<i32>(255)));
+}

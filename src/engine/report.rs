@@ -1,0 +1,111 @@
+//! What a check returns: boxes, keypoints, landmarks and scores; never pixels.
+
+use crate::models::minifasnet::LIVE_CLASS;
+
+/// A face box in image pixels (x0, y0) - (x1, y1).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FaceBox {
+    pub x0: f32,
+    pub y0: f32,
+    pub x1: f32,
+    pub y1: f32,
+}
+
+/// MiniFASNet's verdict on one face.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Label {
+    Live,
+    Spoof,
+}
+
+impl Label {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Label::Live => "live",
+            Label::Spoof => "spoof",
+        }
+    }
+}
+
+/// The MiniFASNet ensemble on the best face (Silent-Face-Anti-Spoofing test.py):
+/// prediction = softmax(V2) + softmax(V1SE), label = argmax, class 1 = live.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Liveness {
+    /// The ensemble's live probability: (V2[1] + V1SE[1]) / 2.
+    pub live: f32,
+    pub label: Label,
+    /// prediction[label] / 2, as test.py prints it.
+    pub score: f32,
+    pub minifasnet_v2: [f32; 3],
+    pub minifasnet_v1se: [f32; 3],
+    /// The face box the crops were cut around, [x, y, w, h] pixels (after the box map).
+    pub face_box: [i32; 4],
+    /// The inclusive crop rectangles [left, top, right, bottom] of V2 (2.7) and V1SE (4.0).
+    pub crops: [[i32; 4]; 2],
+}
+
+impl Liveness {
+    pub(crate) fn from_softmaxes(v2: [f32; 3], v1se: [f32; 3], face_box: [i32; 4], crops: [[i32; 4]; 2]) -> Self {
+        let sum = [v2[0] + v1se[0], v2[1] + v1se[1], v2[2] + v1se[2]];
+        let best = (0..3).fold(0, |b, i| if sum[i] > sum[b] { i } else { b });
+        Liveness {
+            live: sum[LIVE_CLASS] / 2.0,
+            label: if best == LIVE_CLASS { Label::Live } else { Label::Spoof },
+            score: sum[best] / 2.0,
+            minifasnet_v2: v2,
+            minifasnet_v1se: v1se,
+            face_box,
+            crops,
+        }
+    }
+}
+
+/// One detected face.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Face {
+    pub face_box: FaceBox,
+    /// BlazeFace's score.
+    pub score: f32,
+    /// Right eye, left eye, nose tip, mouth, right ear, left ear (image pixels).
+    pub keypoints: [[f32; 2]; 6],
+    /// Face Mesh's 468 (x, y, z) in image pixels; on the best face, when asked.
+    pub landmarks: Option<Vec<[f32; 3]>>,
+    /// Face Mesh's face-presence probability (best face only; 0 elsewhere).
+    pub presence: f32,
+    /// The best face's liveness.
+    pub liveness: Option<Liveness>,
+}
+
+/// Wall-clock stage timings of one check, in milliseconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Timings {
+    /// Validating and uploading the frame.
+    pub upload_ms: f64,
+    /// Recording and submitting the one command buffer.
+    pub record_ms: f64,
+    /// From submit to the GPU finishing every network, crop, readback copy and clear.
+    pub gpu_ms: f64,
+    /// Mapping the readback and building the report.
+    pub readback_ms: f64,
+    pub total_ms: f64,
+}
+
+/// The result of one check. Faces are sorted by BlazeFace score, best first; only the best
+/// face gets landmarks and a liveness verdict (MediaPipe's num_faces 1).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Report {
+    pub width: u32,
+    pub height: u32,
+    pub faces: Vec<Face>,
+    pub timings: Timings,
+}
+
+impl Report {
+    /// "live", "spoof" or "no_face": the best face's verdict.
+    pub fn verdict(&self) -> &'static str {
+        match self.faces.first().and_then(|f| f.liveness.as_ref()) {
+            Some(liveness) => liveness.label.as_str(),
+            None => "no_face",
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! The single-frame engine end to end: from each golden case's decoded pixels
+//! (`image.rgb_u8`) to the report, against the reference pipeline (shared/golden README
+//! sections 3-5 and 7); verdicts from the JPEG files; privacy; bad input; threads.
+
+mod common;
+
+use common::{Golden, gpu};
+use liveshade::engine::{Engine, EngineOptions, Label, Resampling, resample};
+use liveshade::frame::{DecodedImage, Frame, PixelFormat};
+use liveshade::Error;
+use std::sync::OnceLock;
+
+const CASES: [&str; 4] = ["image_F1", "image_F2", "image_T1", "astronaut"];
+
+fn engine(calibrate_box: bool) -> &'static Engine {
+    static CALIBRATED: OnceLock<Engine> = OnceLock::new();
+    static RAW: OnceLock<Engine> = OnceLock::new();
+    let cell = if calibrate_box { &CALIBRATED } else { &RAW };
+    cell.get_or_init(|| {
+        let backend = liveshade::Backend::from_env().unwrap();
+        let options = EngineOptions { gpu: liveshade::GpuOptions { backend, ..Default::default() }, calibrate_box, landmarks: true, build: None };
+        Engine::new(options).unwrap_or_else(|e| panic!("the engine tests need a GPU adapter (CI={:?}): {e}", std::env::var("CI").ok()))
+    })
+}
+
+fn image(golden: &Golden) -> DecodedImage {
+    let (shape, rgb) = golden.raw("image.rgb_u8");
+    DecodedImage::from_rgb8(shape[1] as u32, shape[0] as u32, &rgb).unwrap()
+}
+
+fn max_difference(got: &[f32], want: &[f32]) -> f32 {
+    assert_eq!(got.len(), want.len());
+    got.iter().zip(want).fold(0.0, |m, (g, w)| m.max((g - w).abs()))
+}
+
+#[test]
+fn network_inputs_are_bit_exact_with_the_reference_resamplers() {
+    let gpu = gpu();
+    for case in CASES {
+        let golden = Golden::load(case);
+        let image = image(&golden);
+        let frame = image.frame().unwrap();
+        let letterbox = resample(gpu, &frame, Resampling::Letterbox).unwrap();
+        assert_eq!(letterbox.data, golden.nhwc("blazeface.input.nhwc").data, "{case}: BlazeFace input");
+        let roi = golden.get("facemesh.roi_px").1;
+        let mesh = resample(gpu, &frame, Resampling::FaceMesh { roi: [roi[0], roi[1], roi[2], roi[3], roi[4]] }).unwrap();
+        let want = golden.nhwc("facemesh.input.nhwc");
+        let differing = mesh.data.iter().zip(&want.data).filter(|(a, b)| a != b).count();
+        assert_eq!(differing, 0, "{case}: Face Mesh input differs in {differing} of {} values", want.data.len());
+        for source in ["retinaface", "blazeface"] {
+            for model in ["v2", "v1se"] {
+                let rect = golden.ints(&format!("minifas.{source}.{model}.crop_box_ltrb"));
+                let crop = resample(gpu, &frame, Resampling::Crop { rect: [rect[0], rect[1], rect[2], rect[3]] }).unwrap();
+                assert_eq!(crop.data, golden.nchw(&format!("minifas.{source}.{model}.input.nchw")).data, "{case}: {source} {model} crop");
+            }
+        }
+    }
+}
+
+#[test]
+fn reports_match_the_reference_pipeline_from_decoded_pixels() {
+    let (mut box_max, mut landmark_max, mut softmax_max) = (0.0f32, 0.0f32, 0.0f32);
+    for case in CASES {
+        let golden = Golden::load(case);
+        let image = image(&golden);
+        // Without the box map the MiniFASNet box is BlazeFace's own: the golden `blazeface` path.
+        let report = engine(false).check(&image.frame().unwrap()).unwrap();
+        assert_eq!(report.faces.len(), 1, "{case}: one face");
+        let face = &report.faces[0];
+        let want_box = golden.get("blazeface.detections.box_px_xyxy").1;
+        box_max = box_max.max(max_difference(&[face.face_box.x0, face.face_box.y0, face.face_box.x1, face.face_box.y1], &want_box));
+        let keypoints: Vec<f32> = face.keypoints.iter().flatten().copied().collect();
+        box_max = box_max.max(max_difference(&keypoints, &golden.get("blazeface.detections.keypoints_px").1));
+        assert!((face.score - golden.get("blazeface.detections.score").1[0]).abs() < 1e-4, "{case}: score");
+        let landmarks: Vec<f32> = face.landmarks.as_ref().unwrap().iter().flat_map(|p| [p[0], p[1]]).collect();
+        let want: Vec<f32> = golden.get("facemesh.landmarks_px").1.chunks_exact(3).flat_map(|p| [p[0], p[1]]).collect();
+        landmark_max = landmark_max.max(max_difference(&landmarks, &want));
+        let liveness = face.liveness.as_ref().unwrap();
+        assert_eq!(liveness.face_box.to_vec(), golden.ints("minifas.blazeface.bbox_xywh"), "{case}: MiniFASNet box");
+        assert_eq!(liveness.crops[0].to_vec(), golden.ints("minifas.blazeface.v2.crop_box_ltrb"), "{case}: V2 crop");
+        assert_eq!(liveness.crops[1].to_vec(), golden.ints("minifas.blazeface.v1se.crop_box_ltrb"), "{case}: V1SE crop");
+        softmax_max = softmax_max.max(max_difference(&liveness.minifasnet_v2, &golden.get("minifas.blazeface.v2.softmax").1));
+        softmax_max = softmax_max.max(max_difference(&liveness.minifasnet_v1se, &golden.get("minifas.blazeface.v1se.softmax").1));
+    }
+    eprintln!("end to end: boxes/keypoints max |diff| {box_max:.4} px, landmarks {landmark_max:.4} px, MiniFASNet softmax {softmax_max:.2e}");
+    assert!(box_max <= 0.01, "boxes and keypoints within 0.01 px: {box_max}");
+    assert!(landmark_max <= 0.05, "landmarks within 0.05 px: {landmark_max}");
+    assert!(softmax_max <= 1e-3, "softmaxes within 1e-3 for the same box: {softmax_max}");
+}
+
+fn sample(name: &str) -> DecodedImage {
+    DecodedImage::open(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/images").join(name)).unwrap()
+}
+
+#[test]
+fn verdicts_from_the_jpeg_files_equal_the_golden_verdicts() {
+    // shared/golden/README.md section 8: F1 and F2 spoof, T1 real, with either box source.
+    for (file, want) in [("spoof_print_F1.jpg", Label::Spoof), ("spoof_replay_tablet_F2.jpg", Label::Spoof), ("live_T1.jpg", Label::Live)] {
+        let image = sample(file);
+        assert_eq!((image.width(), image.height()), (480, 640), "{file}: EXIF orientation applied");
+        for calibrate in [true, false] {
+            let report = engine(calibrate).check(&image.frame().unwrap()).unwrap();
+            let liveness = report.faces[0].liveness.as_ref().unwrap();
+            eprintln!("{file} (box map {calibrate}): {:?} live {:.4}", liveness.label, liveness.live);
+            assert_eq!(liveness.label, want, "{file} with box map {calibrate}");
+        }
+    }
+}
+
+#[test]
+fn nothing_of_a_frame_remains_on_the_gpu_after_a_check() {
+    let engine = engine(true);
+    let report = engine.check(&sample("live_T1.jpg").frame().unwrap()).unwrap();
+    assert_eq!(report.faces.len(), 1);
+    assert_eq!(engine.audit().unwrap(), Vec::<String>::new(), "buffers still holding data after a check");
+    // And after a frame with no face at all.
+    let black = vec![0u8; 64 * 48 * 4];
+    let report = engine.check(&Frame::rgba8(64, 48, &black).unwrap()).unwrap();
+    assert!(report.faces.is_empty());
+    assert_eq!(report.verdict(), "no_face");
+    assert_eq!(engine.audit().unwrap(), Vec::<String>::new());
+}
+
+#[test]
+fn pixel_formats_and_strides_give_the_same_report() {
+    let engine = engine(true);
+    let image = sample("spoof_print_F1.jpg");
+    let (w, h) = (image.width(), image.height());
+    let reference = engine.check(&image.frame().unwrap()).unwrap();
+    let rgb_bytes = rgb_bytes(&image);
+    let mut rgba = Vec::with_capacity((w * h * 4) as usize);
+    let mut bgra = Vec::with_capacity((w * h * 4) as usize);
+    for p in rgb_bytes.chunks_exact(3) {
+        rgba.extend_from_slice(&[p[0], p[1], p[2], 255]);
+        bgra.extend_from_slice(&[p[2], p[1], p[0], 255]);
+    }
+    let stride = w * 3 + 13;
+    let mut strided = vec![0xEEu8; (stride * h) as usize];
+    for y in 0..h as usize {
+        strided[y * stride as usize..y * stride as usize + (w * 3) as usize].copy_from_slice(&rgb_bytes[y * (w * 3) as usize..(y + 1) * (w * 3) as usize]);
+    }
+    for (name, frame) in [
+        ("rgba", Frame::rgba8(w, h, &rgba).unwrap()),
+        ("bgra", Frame::bgra8(w, h, &bgra).unwrap()),
+        ("rgb with stride", Frame::new(w, h, stride, PixelFormat::Rgb8, &strided).unwrap()),
+    ] {
+        let report = engine.check(&frame).unwrap();
+        assert_eq!(report.faces, reference.faces, "{name}");
+    }
+}
+
+fn rgb_bytes(image: &DecodedImage) -> Vec<u8> {
+    image.rgb().to_vec()
+}
+
+#[test]
+fn bad_frames_and_files_are_clear_errors() {
+    let bytes = vec![0u8; 16];
+    assert!(matches!(Frame::rgba8(0, 10, &bytes), Err(Error::Frame { .. })));
+    assert!(matches!(Frame::rgba8(10, 0, &bytes), Err(Error::Frame { .. })));
+    assert!(matches!(Frame::rgba8(100_000, 1, &bytes), Err(Error::Frame { .. })));
+    assert!(matches!(Frame::rgba8(2, 2, &bytes[..15]), Err(Error::Frame { .. })));
+    assert!(matches!(Frame::new(4, 1, 8, PixelFormat::Rgba8, &bytes), Err(Error::Frame { .. })), "stride shorter than a row");
+    assert!(matches!(DecodedImage::from_encoded(b"not an image at all"), Err(Error::Image { .. })));
+    let jpeg = std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/images/live_T1.jpg")).unwrap();
+    assert!(matches!(DecodedImage::from_encoded(&jpeg[..120]), Err(Error::Image { .. })), "a JPEG cut inside its header");
+    assert!(matches!(DecodedImage::open(std::path::Path::new("/nonexistent.jpg")), Err(Error::Image { .. })));
+}
+
+#[test]
+fn concurrent_checks_give_the_same_reports_as_sequential_ones() {
+    let engine = engine(true);
+    let images: Vec<DecodedImage> = ["live_T1.jpg", "spoof_print_F1.jpg", "spoof_replay_tablet_F2.jpg"].iter().map(|n| sample(n)).collect();
+    let sequential: Vec<_> = images.iter().map(|i| engine.check(&i.frame().unwrap()).unwrap().faces).collect();
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..6)
+            .map(|t| {
+                let image = &images[t % 3];
+                scope.spawn(move || engine.check(&image.frame().unwrap()).unwrap().faces)
+            })
+            .collect();
+        for (t, handle) in handles.into_iter().enumerate() {
+            assert_eq!(handle.join().unwrap(), sequential[t % 3], "thread {t}");
+        }
+    });
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Engine>();
+}
+
+#[test]
+fn a_larger_frame_grows_the_frame_buffer_and_still_matches() {
+    let engine = engine(true);
+    let image = sample("live_T1.jpg");
+    let small = engine.check(&image.frame().unwrap()).unwrap();
+    // 2400 x 2400 RGBA (23 MB) exceeds the initial 1920x1080 RGBA buffer.
+    let big = vec![0u8; 2400 * 2400 * 4];
+    assert!(engine.check(&Frame::rgba8(2400, 2400, &big).unwrap()).unwrap().faces.is_empty());
+    assert_eq!(engine.check(&image.frame().unwrap()).unwrap().faces, small.faces);
+    assert_eq!(engine.audit().unwrap(), Vec::<String>::new());
+}
