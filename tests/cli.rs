@@ -1,0 +1,47 @@
+//! The command line: `check` over the bundled samples, the JSON contract, and a bad file
+//! among good ones (an error line, the others still run, a non-zero exit status).
+
+use std::process::Command;
+
+fn liveshade(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_liveshade")).args(args).current_dir(env!("CARGO_MANIFEST_DIR")).output().expect("run liveshade")
+}
+
+#[test]
+fn check_prints_one_json_object_per_image_with_the_documented_fields() {
+    let out = liveshade(&["check", "--json", "--landmarks", "samples/live_T1.jpg", "samples/spoof_print_F1.jpg"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 2);
+    let live = &lines[0];
+    assert_eq!(live["image"], "samples/live_T1.jpg");
+    assert_eq!(live["verdict"], "live");
+    let face = &live["faces"][0];
+    assert_eq!(face["box"].as_array().unwrap().len(), 4);
+    assert_eq!(face["keypoints"].as_array().unwrap().len(), 6);
+    assert_eq!(face["landmarks"].as_array().unwrap().len(), 468);
+    assert_eq!(face["liveness"]["label"], "live");
+    assert_eq!(face["liveness"]["models"]["minifasnet_v2"].as_array().unwrap().len(), 3);
+    assert!(live["timing_ms"]["total"].as_f64().unwrap() > 0.0);
+    assert_eq!(lines[1]["verdict"], "spoof");
+    assert!(lines[1]["faces"][0].get("landmarks").is_none() || lines[1]["faces"][0]["landmarks"].as_array().unwrap().len() == 468);
+}
+
+#[test]
+fn a_bad_file_gives_an_error_line_and_the_others_still_run() {
+    let out = liveshade(&["check", "--json", "Cargo.toml", "samples/live_T1.jpg", "no/such/file.jpg"]);
+    assert_eq!(out.status.code(), Some(1), "some files failed");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(stdout.lines().count(), 1, "the good image still reports");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("Cargo.toml") && stderr.contains("no/such/file.jpg"), "{stderr}");
+}
+
+#[test]
+fn devices_lists_adapters_and_an_unknown_backend_is_an_error() {
+    let out = liveshade(&["devices"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8(out.stdout).unwrap().contains("GPU adapters:"));
+    let out = liveshade(&["check", "--backend", "directx9", "samples/live_T1.jpg"]);
+    assert_eq!(out.status.code(), Some(2));
+}
