@@ -68,8 +68,12 @@ fn warp_affine_u8(@builtin(global_invocation_id) id: vec3<u32>,
     let fx = (transforms[t + 1u] * y + transforms[t + 2u] + transforms[t] * x) * 32.0;
     let fy = (transforms[t + 4u] * y + transforms[t + 5u] + transforms[t + 3u] * x) * 32.0;
     let big = 2147483520.0;
-    let px = i32(round(clamp(fx, -big, big)));
-    let py = i32(round(clamp(fy, -big, big)));
+    sample_bilinear(index, i32(round(clamp(fx, -big, big))), i32(round(clamp(fy, -big, big))));
+}
+
+// warpPerspective's interpolation at a source position in 1/32 pixels: 15-bit weights
+// (32-ty|ty)*(32-tx|tx)*32, (sum + 2^14) >> 15, zero or replicated border.
+fn sample_bilinear(index: u32, px: i32, py: i32) {
     let sx = px >> 5u;
     let sy = py >> 5u;
     let tx = px & 31;

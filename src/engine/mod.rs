@@ -121,6 +121,9 @@ struct State {
     crops: wgpu::Buffer,
     detections: wgpu::Buffer,
     regions: wgpu::Buffer,
+    /// The Face Mesh warp's inverse map in double (warp_f64.wgsl), where the device has f64.
+    transform64: wgpu::Buffer,
+    face_warp: Option<Dispatch>,
     blazeface: BlazeFace,
     facemesh: FaceMesh,
     v2: MiniFasNet,
@@ -231,6 +234,10 @@ impl State {
         let detections = arena.buffer(gpu, "detections", DETECTION_FLOATS as u64 * 4, storage)?;
         let regions = arena.buffer(gpu, "regions", REGION_FLOATS as u64 * 4, storage)?;
         let decoded = arena.buffer(gpu, "decoded anchors", blazeface::ANCHORS as u64 * 17 * 4, storage)?;
+        let transform64 = arena.buffer(gpu, "face warp (f64)", 10 * 8, storage)?;
+        // The Face Mesh warp: double-precision positions where the device has f64 (bit-exact
+        // with OpenCV), single precision elsewhere (about 1 value in 10^4 one level off).
+        let mesh_warp = if gpu.has_shader_f64() { Kernel::WarpPerspectiveU8F64 } else { Kernel::WarpAffineU8 };
 
         let blazeface_table = gpu.constant_buffer("u8 to [-1, 1]", &conversion_table(2.0 / 255.0, -1.0))?;
         let facemesh_table = gpu.constant_buffer("u8 to [0, 1]", &conversion_table(1.0 / 255.0, 0.0))?;
@@ -250,7 +257,7 @@ impl State {
         };
         let resamples = [
             resample(Kernel::WarpAffineU8, blazeface.input(), false, false, 0, &blazeface_table)?,
-            resample(Kernel::WarpAffineU8, facemesh.input(), true, false, 1, &facemesh_table)?,
+            resample(mesh_warp, facemesh.input(), true, false, 1, &facemesh_table)?,
             resample(Kernel::ResizeLinearU8, v2.input(), false, true, 0, &identity_table)?,
             resample(Kernel::ResizeLinearU8, v1se.input(), false, true, 1, &identity_table)?,
         ];
@@ -269,6 +276,10 @@ impl State {
             &[facemesh.landmarks().buffer(), &regions],
             (facemesh::LANDMARKS as u64).div_ceil(64),
         )?;
+        let face_warp = match mesh_warp {
+            Kernel::WarpPerspectiveU8F64 => Some(gpu.dispatch_with_uniform(Kernel::FaceWarpF64, &resamples[1].params, &[&regions, &transform64], 1)?),
+            _ => None,
+        };
         let readback = gpu.device().create_buffer(&wgpu::BufferDescriptor {
             label: Some("readback"),
             size: READBACK_BYTES,
@@ -286,6 +297,8 @@ impl State {
             crops,
             detections,
             regions,
+            transform64,
+            face_warp,
             blazeface,
             facemesh,
             v2,
@@ -309,6 +322,7 @@ impl State {
                 let workgroups = (w as u64 * h as u64).div_ceil(64);
                 let buffers: [&wgpu::Buffer; 4] = match r.kernel {
                     Kernel::ResizeLinearU8 => [&self.frame, &r.table, &self.crops, r.output.buffer()],
+                    Kernel::WarpPerspectiveU8F64 => [&self.frame, &r.table, &self.transform64, r.output.buffer()],
                     _ => [&self.frame, &self.transforms, &r.table, r.output.buffer()],
                 };
                 gpu.dispatch_with_uniform(r.kernel, &r.params, &buffers, workgroups)
@@ -319,6 +333,7 @@ impl State {
 
     fn dispatch_count(&self) -> usize {
         4 + 3
+            + self.face_warp.is_some() as usize
             + self.blazeface.graph().dispatch_count()
             + self.facemesh.graph().dispatch_count()
             + self.v2.graph().dispatch_count()
@@ -376,6 +391,9 @@ impl State {
             self.blazeface.graph().record(&mut pass);
             self.detect.record(&mut pass);
             self.face_regions.record(&mut pass);
+            if let Some(face_warp) = &self.face_warp {
+                face_warp.record(&mut pass);
+            }
             self.resample_dispatches[1].record(&mut pass);
             self.facemesh.graph().record(&mut pass);
             self.project_landmarks.record(&mut pass);
@@ -539,6 +557,8 @@ pub fn resample(gpu: &Gpu, frame: &Frame<'_>, what: Resampling) -> Result<crate:
     };
     let mut arena = BufferArena::new();
     let output = arena.tensor(gpu, "resampled", Shape::new(size, size, 3))?;
+    let exact_mesh = matches!(what, Resampling::FaceMesh { .. }) && gpu.has_shader_f64();
+    let kernel = if exact_mesh { Kernel::WarpPerspectiveU8F64 } else { kernel };
     let params = WarpParams {
         frame_w: frame.width(),
         frame_h: frame.height(),
@@ -555,13 +575,24 @@ pub fn resample(gpu: &Gpu, frame: &Frame<'_>, what: Resampling) -> Result<crate:
     let table = gpu.constant_buffer("conversion", &table)?;
     let transforms = gpu.constant_buffer("transform", &transform)?;
     let crops = gpu.initialised_buffer("crop", bytemuck::cast_slice(&rect), wgpu::BufferUsages::STORAGE)?;
+    let roi = match what {
+        Resampling::FaceMesh { roi } => [roi[0], roi[1], roi[2], roi[3], roi[4], 1.0, 0.0, 0.0],
+        _ => [0.0; 8],
+    };
+    let rois = gpu.constant_buffer("roi", &roi)?;
+    let transform64 = arena.buffer(gpu, "face warp (f64)", 80, wgpu::BufferUsages::STORAGE)?;
+    let mut dispatches = Vec::new();
+    if exact_mesh {
+        dispatches.push(gpu.dispatch_with_uniform(Kernel::FaceWarpF64, &params, &[&rois, &transform64], 1)?);
+    }
     let buffers: [&wgpu::Buffer; 4] = match kernel {
         Kernel::ResizeLinearU8 => [&frame_buffer, &table, &crops, output.buffer()],
+        Kernel::WarpPerspectiveU8F64 => [&frame_buffer, &table, &transform64, output.buffer()],
         _ => [&frame_buffer, &transforms, &table, output.buffer()],
     };
-    let dispatch = gpu.dispatch_with_uniform(kernel, &params, &buffers, (size as u64 * size as u64).div_ceil(64))?;
+    dispatches.push(gpu.dispatch_with_uniform(kernel, &params, &buffers, (size as u64 * size as u64).div_ceil(64))?);
     let mut encoder = gpu.encoder("resample");
-    crate::gpu::record_all(&mut encoder, [&dispatch]);
+    crate::gpu::record_all(&mut encoder, &dispatches);
     gpu.submit_and_wait(encoder)?;
     let result = gpu.read_tensor(&output);
     let mut encoder = gpu.encoder("erase resample");

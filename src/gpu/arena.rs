@@ -163,7 +163,7 @@ impl Gpu {
             ));
         }
         let grid = self.grid(kernel, workgroups)?;
-        let compiled = self.pipelines.get(kernel);
+        let compiled = self.pipelines.get(kernel)?;
         let entries: Vec<wgpu::BindGroupEntry> = slots
             .iter()
             .enumerate()

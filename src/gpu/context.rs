@@ -208,6 +208,10 @@ impl Gpu {
         if summary.timestamp_query {
             features |= wgpu::Features::TIMESTAMP_QUERY;
         }
+        // Double precision reproduces OpenCV's warp positions exactly (shaders/warp_f64.wgsl).
+        if adapter.features().contains(wgpu::Features::SHADER_F64) {
+            features |= wgpu::Features::SHADER_F64;
+        }
         let descriptor = wgpu::DeviceDescriptor {
             label: Some("liveshade"),
             required_features: features,
@@ -269,6 +273,11 @@ impl Gpu {
     /// The pointwise variant the layers use on this adapter.
     pub fn pointwise_variant(&self) -> PointwiseVariant {
         self.pointwise
+    }
+
+    /// Whether the device offers f64 arithmetic in shaders (the exact Face Mesh warp).
+    pub fn has_shader_f64(&self) -> bool {
+        self.device.features().contains(wgpu::Features::SHADER_F64)
     }
 
     /// Whether the device offers f16 arithmetic in shaders.

@@ -26,10 +26,12 @@ pub enum Family {
     Warp,
     Detect,
     Roi,
+    /// warp.wgsl followed by warp_f64.wgsl (needs SHADER_F64).
+    WarpF64,
 }
 
 impl Family {
-    pub const ALL: [Family; 10] = [
+    pub const ALL: [Family; 11] = [
         Family::Conv,
         Family::Depthwise,
         Family::Pointwise,
@@ -40,6 +42,7 @@ impl Family {
         Family::Warp,
         Family::Detect,
         Family::Roi,
+        Family::WarpF64,
     ];
 
     pub fn file_name(self) -> &'static str {
@@ -54,6 +57,7 @@ impl Family {
             Family::Warp => "warp.wgsl",
             Family::Detect => "detect.wgsl",
             Family::Roi => "roi.wgsl",
+            Family::WarpF64 => "warp_f64.wgsl",
         }
     }
 
@@ -69,12 +73,22 @@ impl Family {
             Family::Warp => include_str!("../../shaders/warp.wgsl"),
             Family::Detect => include_str!("../../shaders/detect.wgsl"),
             Family::Roi => include_str!("../../shaders/roi.wgsl"),
+            Family::WarpF64 => include_str!("../../shaders/warp_f64.wgsl"),
         }
     }
 
-    /// The complete WGSL module: shaders/common.wgsl followed by the family's file.
+    /// Whether the family uses f64 and so needs the SHADER_F64 feature.
+    pub fn needs_f64(self) -> bool {
+        self == Family::WarpF64
+    }
+
+    /// The complete WGSL module: shaders/common.wgsl followed by the family's file
+    /// (warp_f64.wgsl extends warp.wgsl).
     pub fn source(self) -> String {
-        format!("{COMMON}\n{}", self.own_source())
+        match self {
+            Family::WarpF64 => format!("{COMMON}\n{}\n{}", Family::Warp.own_source(), self.own_source()),
+            _ => format!("{COMMON}\n{}", self.own_source()),
+        }
     }
 }
 
@@ -111,6 +125,8 @@ pub enum Kernel {
     DetectFaces,
     FaceRegions,
     ProjectLandmarks,
+    FaceWarpF64,
+    WarpPerspectiveU8F64,
 }
 
 // Binding lists: binding 0 is always the parameter uniform; the rest follow the WGSL
@@ -127,13 +143,15 @@ const DETECT_SLOTS: &[(u32, Slot)] =
     &[(0, Uniform), (1, Read), (2, Read), (3, Read), (4, Read), (5, ReadWrite), (6, ReadWrite)];
 const REGION_SLOTS: &[(u32, Slot)] = &[(0, Uniform), (1, Read), (3, ReadWrite), (4, ReadWrite), (5, ReadWrite)];
 const LANDMARK_SLOTS: &[(u32, Slot)] = &[(0, Uniform), (2, Read), (5, ReadWrite)];
+const FACE_WARP_SLOTS: &[(u32, Slot)] = &[(0, Uniform), (7, Read), (6, ReadWrite)];
+const WARP_F64_SLOTS: &[(u32, Slot)] = &[(0, Uniform), (1, Read), (3, Read), (6, ReadWrite), (4, ReadWrite)];
 const NAIVE_SLOTS: &[(u32, Slot)] =
     &[(0, Uniform), (1, Read), (2, Read), (3, Read), (4, Read), (6, ReadWrite)];
 const POOL_SLOTS: &[(u32, Slot)] = &[(0, Uniform), (1, Read), (2, ReadWrite)];
 const DENSE_SLOTS: &[(u32, Slot)] = &[(0, Uniform), (1, Read), (2, Read), (3, Read), (4, ReadWrite)];
 
 impl Kernel {
-    pub const ALL: [Kernel; 20] = [
+    pub const ALL: [Kernel; 22] = [
         Kernel::Conv2dDense,
         Kernel::Conv2dGrouped,
         Kernel::Depthwise3x3,
@@ -154,6 +172,8 @@ impl Kernel {
         Kernel::DetectFaces,
         Kernel::FaceRegions,
         Kernel::ProjectLandmarks,
+        Kernel::FaceWarpF64,
+        Kernel::WarpPerspectiveU8F64,
     ];
 
     pub fn family(self) -> Family {
@@ -170,6 +190,7 @@ impl Kernel {
             Kernel::WarpAffineU8 | Kernel::ResizeLinearU8 => Family::Warp,
             Kernel::DetectFaces => Family::Detect,
             Kernel::FaceRegions | Kernel::ProjectLandmarks => Family::Roi,
+            Kernel::FaceWarpF64 | Kernel::WarpPerspectiveU8F64 => Family::WarpF64,
         }
     }
 
@@ -194,6 +215,8 @@ impl Kernel {
             Kernel::DetectFaces => "detect_faces",
             Kernel::FaceRegions => "face_regions",
             Kernel::ProjectLandmarks => "project_landmarks",
+            Kernel::FaceWarpF64 => "face_warp_f64",
+            Kernel::WarpPerspectiveU8F64 => "warp_perspective_u8_f64",
         }
     }
 
@@ -221,6 +244,8 @@ impl Kernel {
             Family::Detect => DETECT_SLOTS,
             Family::Roi if self == Kernel::ProjectLandmarks => LANDMARK_SLOTS,
             Family::Roi => REGION_SLOTS,
+            Family::WarpF64 if self == Kernel::FaceWarpF64 => FACE_WARP_SLOTS,
+            Family::WarpF64 => WARP_F64_SLOTS,
         }
     }
 
@@ -228,7 +253,7 @@ impl Kernel {
     pub fn workgroup_size(self) -> u32 {
         match self {
             Kernel::PointwiseTiled | Kernel::DetectFaces => 256,
-            Kernel::FaceRegions => 1,
+            Kernel::FaceRegions | Kernel::FaceWarpF64 => 1,
             _ => LINEAR_WORKGROUP_SIZE,
         }
     }
@@ -245,13 +270,16 @@ pub(crate) struct CompiledKernel {
 
 /// The compiled pipelines, one per [`Kernel`].
 pub struct PipelineCache {
-    kernels: Vec<CompiledKernel>,
+    /// Indexed like `Kernel::ALL`; None where the device lacks a feature the kernel needs.
+    kernels: Vec<Option<CompiledKernel>>,
 }
 
 impl PipelineCache {
     pub(crate) fn new(device: &wgpu::Device) -> Result<Self> {
+        let has_f64 = device.features().contains(wgpu::Features::SHADER_F64);
         let modules: Vec<(Family, wgpu::ShaderModule)> = Family::ALL
             .iter()
+            .filter(|family| has_f64 || !family.needs_f64())
             .map(|family| {
                 let source = family.source();
                 let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
@@ -263,18 +291,22 @@ impl PipelineCache {
             .collect();
         let mut kernels = Vec::with_capacity(Kernel::ALL.len());
         for kernel in Kernel::ALL {
-            let module = modules
-                .iter()
-                .find(|(family, _)| *family == kernel.family())
-                .map(|(_, module)| module)
-                .ok_or_else(|| Error::Gpu { during: "compiling", message: "missing module".into() })?;
-            kernels.push(compile(device, module, kernel));
+            let module = modules.iter().find(|(family, _)| *family == kernel.family()).map(|(_, module)| module);
+            kernels.push(module.map(|module| compile(device, module, kernel)));
         }
         Ok(PipelineCache { kernels })
     }
 
-    pub(crate) fn get(&self, kernel: Kernel) -> &CompiledKernel {
-        &self.kernels[kernel.index()]
+    pub(crate) fn get(&self, kernel: Kernel) -> Result<&CompiledKernel> {
+        self.kernels[kernel.index()].as_ref().ok_or_else(|| Error::Gpu {
+            during: "binding a dispatch",
+            message: format!("{} needs a device feature this adapter lacks (SHADER_F64)", kernel.entry_point()),
+        })
+    }
+
+    /// Whether the kernel was compiled on this device.
+    pub fn has(&self, kernel: Kernel) -> bool {
+        self.kernels[kernel.index()].is_some()
     }
 
     /// Runs every pipeline once on dummy buffers with all-zero parameters (each kernel
@@ -299,7 +331,7 @@ impl PipelineCache {
                 timestamp_writes: None,
             });
             for kernel in Kernel::ALL {
-                let compiled = self.get(kernel);
+                let Ok(compiled) = self.get(kernel) else { continue };
                 let entries: Vec<wgpu::BindGroupEntry> = kernel
                     .slots()
                     .iter()
