@@ -45,6 +45,14 @@ pub enum Error {
     #[error("{path}: {reason}")]
     Image { path: String, reason: String },
 
+    /// Too many sessions failed recently: new sessions are refused for a while.
+    #[error("too many failed sessions: new sessions are refused for another {} s", .remaining.as_secs())]
+    CoolingDown { remaining: std::time::Duration },
+
+    /// The operating system's random source failed (active challenges need it).
+    #[error("no random numbers from the operating system: {reason}")]
+    Random { reason: String },
+
     /// Arguments to an op do not fit together.
     #[error("{op}: {reason}")]
     Shape { op: &'static str, reason: String },

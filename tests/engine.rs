@@ -18,7 +18,7 @@ fn engine(calibrate_box: bool) -> &'static Engine {
     let cell = if calibrate_box { &CALIBRATED } else { &RAW };
     cell.get_or_init(|| {
         let backend = liveshade::Backend::from_env().unwrap();
-        let options = EngineOptions { gpu: liveshade::GpuOptions { backend, ..Default::default() }, calibrate_box, landmarks: true, build: None };
+        let options = EngineOptions { gpu: liveshade::GpuOptions { backend, ..Default::default() }, calibrate_box, landmarks: true, ..Default::default() };
         Engine::new(options).unwrap_or_else(|e| panic!("the engine tests need a GPU adapter (CI={:?}): {e}", std::env::var("CI").ok()))
     })
 }

@@ -128,7 +128,7 @@ fn check(images: &[PathBuf], json: bool, landmarks: bool, backend: &str, adapter
         gpu: GpuOptions { backend: backend.parse()?, adapter_name: adapter, ..Default::default() },
         calibrate_box: !raw_box,
         landmarks,
-        build: None,
+        ..Default::default()
     };
     let engine = Engine::new(options)?;
     let mut all_ok = true;

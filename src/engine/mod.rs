@@ -63,11 +63,13 @@ pub struct EngineOptions {
     pub landmarks: bool,
     /// Fused or unfused residual blocks; None = the adapter's default.
     pub build: Option<BuildOptions>,
+    /// Refuse new sessions for a while after repeated failures.
+    pub failure_limit: crate::liveness::FailureLimit,
 }
 
 impl Default for EngineOptions {
     fn default() -> Self {
-        EngineOptions { gpu: GpuOptions::default(), calibrate_box: true, landmarks: false, build: None }
+        EngineOptions { gpu: GpuOptions::default(), calibrate_box: true, landmarks: false, build: None, failure_limit: Default::default() }
     }
 }
 
@@ -140,6 +142,7 @@ pub struct Engine {
     gpu: Gpu,
     options: EngineOptions,
     state: Mutex<State>,
+    failures: crate::liveness::SharedFailureLog,
 }
 
 /// u8 -> f32 tables with the reference pipelines' exact float arithmetic
@@ -153,7 +156,7 @@ impl Engine {
     pub fn new(options: EngineOptions) -> Result<Engine> {
         let gpu = Gpu::new(&options.gpu)?;
         let state = State::new(&gpu, &options)?;
-        let engine = Engine { gpu, options, state: Mutex::new(state) };
+        let engine = Engine { gpu, options, state: Mutex::new(state), failures: Default::default() };
         Ok(engine)
     }
 
@@ -165,8 +168,27 @@ impl Engine {
     /// found. Every buffer that held frame-derived data is zero when this returns, whether
     /// it succeeds or fails after the upload.
     pub fn check(&self, frame: &Frame<'_>) -> Result<Report> {
+        self.check_frame(frame, self.options.landmarks)
+    }
+
+    /// As [`Engine::check`], with the best face's landmarks in the report whatever the
+    /// options say (sessions need them).
+    pub fn check_with_landmarks(&self, frame: &Frame<'_>) -> Result<Report> {
+        self.check_frame(frame, true)
+    }
+
+    pub(crate) fn failures(&self) -> &crate::liveness::SharedFailureLog {
+        &self.failures
+    }
+
+    pub(crate) fn failure_limit(&self) -> crate::liveness::FailureLimit {
+        self.options.failure_limit
+    }
+
+    fn check_frame(&self, frame: &Frame<'_>, landmarks: bool) -> Result<Report> {
         let mut state = self.state.lock().map_err(|_| Error::Gpu { during: "check", message: "engine lock poisoned".into() })?;
-        let result = state.check(&self.gpu, &self.options, frame);
+        let options = EngineOptions { landmarks, ..self.options.clone() };
+        let result = state.check(&self.gpu, &options, frame);
         if result.is_err() {
             state.erase(&self.gpu);
         }

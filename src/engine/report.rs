@@ -45,7 +45,8 @@ pub struct Liveness {
 }
 
 impl Liveness {
-    pub(crate) fn from_softmaxes(v2: [f32; 3], v1se: [f32; 3], face_box: [i32; 4], crops: [[i32; 4]; 2]) -> Self {
+    /// The ensemble of the two softmaxes (class 1 = live).
+    pub fn from_softmaxes(v2: [f32; 3], v1se: [f32; 3], face_box: [i32; 4], crops: [[i32; 4]; 2]) -> Self {
         let sum = [v2[0] + v1se[0], v2[1] + v1se[1], v2[2] + v1se[2]];
         let best = (0..3).fold(0, |b, i| if sum[i] > sum[b] { i } else { b });
         Liveness {
