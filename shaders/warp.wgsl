@@ -134,3 +134,78 @@ fn resize_linear_u8(@builtin(global_invocation_id) id: vec3<u32>,
     let v = (((row0 >> vec3<u32>(4u)) * ys.y) >> vec3<u32>(16u)) + (((row1 >> vec3<u32>(4u)) * ys.z) >> vec3<u32>(16u));
     store(index, clamp((v + vec3<i32>(2)) >> vec3<u32>(2u), vec3<i32>(0), vec3<i32>(255)));
 }
+
+// ---------------------------------------------------------------- face image quality
+// Light and focus of the best face, for the session's quality gates (src/liveness/quality.rs),
+// so no pixel has to leave the GPU: one workgroup samples the face box (its inner 70 %) on a
+// 32 x 32 grid and a 32 x 32 grid over the box enlarged 1.8x outside the face.
+//   brightness  mean luma (BT.601 weights, 0..255) of the face
+//   contrast    standard deviation of that luma
+//   sharpness   standard deviation of a Laplacian taken at 1/64 of the box width, over the
+//               contrast: scale and exposure free, low when the face is out of focus
+//   background  mean luma around the face (backlight: much brighter than the face)
+@group(0) @binding(8) var<storage, read> quality_detections: array<f32>;   // detect.wgsl layout
+// [brightness, contrast, sharpness, background, valid, 0, 0, 0]
+@group(0) @binding(9) var<storage, read_write> quality: array<f32>;
+
+const QUALITY_GRID: u32 = 32u;
+var<workgroup> partial: array<vec4<f32>, 256>;
+var<workgroup> partial_background: array<vec2<f32>, 256>;
+
+fn luma(x: i32, y: i32) -> f32 {
+    let c = frame_rgb(u32(clamp(x, 0, i32(params.frame_w) - 1)), u32(clamp(y, 0, i32(params.frame_h) - 1)));
+    return (299.0 * f32(c.x) + 587.0 * f32(c.y) + 114.0 * f32(c.z)) / 1000.0;
+}
+
+@compute @workgroup_size(256)
+fn face_quality(@builtin(local_invocation_index) local: u32) {
+    let valid = quality_detections[0] >= 1.0;
+    let w = f32(params.frame_w);
+    let h = f32(params.frame_h);
+    let box = vec4<f32>(quality_detections[5] * w, quality_detections[6] * h,
+                        (quality_detections[5] + quality_detections[7]) * w,
+                        (quality_detections[6] + quality_detections[8]) * h);
+    let size = box.zw - box.xy;
+    let step = i32(max(1.0, round(size.x / 64.0)));
+    var sums = vec4<f32>(0.0);          // luma, luma^2, laplacian, laplacian^2
+    var background = vec2<f32>(0.0);    // luma, count
+    if (valid) {
+        for (var s = local; s < QUALITY_GRID * QUALITY_GRID; s += 256u) {
+            let g = (vec2<f32>(f32(s % QUALITY_GRID), f32(s / QUALITY_GRID)) + 0.5) / f32(QUALITY_GRID);
+            let p = vec2<i32>(box.xy + size * (0.15 + 0.7 * g));
+            let c = luma(p.x, p.y);
+            let lap = 4.0 * c - luma(p.x - step, p.y) - luma(p.x + step, p.y) - luma(p.x, p.y - step) - luma(p.x, p.y + step);
+            sums += vec4<f32>(c, c * c, lap, lap * lap);
+            let q = (box.xy + box.zw) / 2.0 + size * 1.8 * (g - 0.5);
+            let inside_face = all(q >= box.xy) && all(q <= box.zw);
+            let inside_frame = all(q >= vec2<f32>(0.0)) && q.x < w && q.y < h;
+            if (!inside_face && inside_frame) {
+                background += vec2<f32>(luma(i32(q.x), i32(q.y)), 1.0);
+            }
+        }
+    }
+    partial[local] = sums;
+    partial_background[local] = background;
+    workgroupBarrier();
+    for (var stride = 128u; stride > 0u; stride /= 2u) {
+        if (local < stride) {
+            partial[local] += partial[local + stride];
+            partial_background[local] += partial_background[local + stride];
+        }
+        workgroupBarrier();
+    }
+    if (local == 0u) {
+        let n = f32(QUALITY_GRID * QUALITY_GRID);
+        let total = partial[0];
+        let mean = total.x / n;
+        let contrast = sqrt(max(total.y / n - mean * mean, 0.0));
+        let lap_mean = total.z / n;
+        let lap_std = sqrt(max(total.w / n - lap_mean * lap_mean, 0.0));
+        let bg = partial_background[0];
+        quality[0] = mean;
+        quality[1] = contrast;
+        quality[2] = lap_std / max(contrast, 4.0);
+        quality[3] = select(mean, bg.x / max(bg.y, 1.0), bg.y > 0.0);
+        quality[4] = select(0.0, 1.0, valid);
+    }
+}

@@ -208,3 +208,63 @@ fn a_larger_frame_grows_the_frame_buffer_and_still_matches() {
     assert_eq!(engine.check(&image.frame().unwrap()).unwrap().faces, small.faces);
     assert_eq!(engine.audit().unwrap(), Vec::<String>::new());
 }
+
+/// live_T1 with its pixels changed: `f` maps (x, y, rgb) to new rgb.
+fn altered(image: &DecodedImage, f: impl Fn(u32, u32, [u8; 3]) -> [u8; 3]) -> DecodedImage {
+    let (w, h) = (image.width(), image.height());
+    let rgb = image.rgb();
+    let mut out = Vec::with_capacity(rgb.len());
+    for y in 0..h {
+        for x in 0..w {
+            let i = ((y * w + x) * 3) as usize;
+            out.extend_from_slice(&f(x, y, [rgb[i], rgb[i + 1], rgb[i + 2]]));
+        }
+    }
+    DecodedImage::from_rgb8(w, h, &out).unwrap()
+}
+
+fn box_blur(image: &DecodedImage, radius: i64) -> DecodedImage {
+    let (w, h) = (image.width() as i64, image.height() as i64);
+    let rgb = image.rgb();
+    altered(image, |x, y, _| {
+        let mut sum = [0u32; 3];
+        let mut n = 0;
+        for dy in -radius..=radius {
+            for dx in -radius..=radius {
+                let (xx, yy) = ((x as i64 + dx).clamp(0, w - 1), (y as i64 + dy).clamp(0, h - 1));
+                let i = ((yy * w + xx) * 3) as usize;
+                for c in 0..3 {
+                    sum[c] += rgb[i + c] as u32;
+                }
+                n += 1;
+            }
+        }
+        sum.map(|s| (s / n) as u8)
+    })
+}
+
+#[test]
+fn face_quality_measures_light_and_focus_for_the_gates() {
+    use liveshade::liveness::QualityLimits;
+    let engine = engine(true);
+    let limits = QualityLimits::default();
+    let image = sample("live_T1.jpg");
+    let quality = |image: &DecodedImage| engine.check(&image.frame().unwrap()).unwrap().faces[0].quality.unwrap();
+    let normal = quality(&image);
+    eprintln!("live_T1: {normal:?}");
+    assert!(normal.brightness > limits.min_brightness && normal.brightness < limits.max_brightness);
+    assert!(normal.sharpness > limits.min_sharpness && normal.background - normal.brightness < limits.max_backlight);
+    let dark = quality(&altered(&image, |_, _, p| p.map(|v| v / 8)));
+    assert!(dark.brightness < limits.min_brightness, "{dark:?}");
+    let blurred = quality(&box_blur(&image, 4));
+    eprintln!("live_T1 with a 9x9 box blur: {blurred:?}");
+    assert!(blurred.sharpness < limits.min_sharpness, "{blurred:?}");
+    // Backlight: everything outside the face box lifted to near white, the face darkened.
+    let face = engine.check(&image.frame().unwrap()).unwrap().faces[0].face_box;
+    let backlit = quality(&altered(&image, |x, y, p| {
+        let inside = (x as f32) >= face.x0 && (x as f32) <= face.x1 && (y as f32) >= face.y0 && (y as f32) <= face.y1;
+        if inside { p.map(|v| v / 2) } else { [250, 250, 250] }
+    }));
+    eprintln!("backlit: {backlit:?}");
+    assert!(backlit.background - backlit.brightness > limits.max_backlight, "{backlit:?}");
+}

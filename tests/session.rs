@@ -44,6 +44,7 @@ fn recorded(name: &str) -> Recorded {
                     keypoints: [[0.0; 2]; 6],
                     landmarks: Some(landmarks),
                     presence: presence[i],
+                    quality: None,
                     liveness: Some(Liveness::from_softmaxes(s(&v2), s(&v1se), [0; 4], [[0; 4]; 2])),
                 });
                 for _ in 1..faces[i] {
@@ -215,6 +216,7 @@ fn synthetic_reports(frames: Vec<Vec<[f32; 3]>>, live: f32) -> Vec<Report> {
                     keypoints: [[0.0; 2]; 6],
                     landmarks: Some(points),
                     presence: 1.0,
+                    quality: None,
                     liveness: Some(Liveness::from_softmaxes([0.0, live, 1.0 - live], [0.0, live, 1.0 - live], [0; 4], [[0; 4]; 2])),
                 }],
                 timings: Timings::default(),

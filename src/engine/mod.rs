@@ -21,7 +21,7 @@ use std::time::Instant;
 use bytemuck::{Pod, Zeroable};
 use zeroize::Zeroizing;
 
-pub use report::{Face, FaceBox, Label, Liveness, Report, Timings};
+pub use report::{Face, FaceBox, FaceQuality, Label, Liveness, Report, Timings};
 
 use crate::error::{Error, Result};
 use crate::frame::Frame;
@@ -48,7 +48,8 @@ const READ_CROPS: u64 = READ_REGIONS + REGION_FLOATS as u64 * 4;
 const READ_FACE_FLAG: u64 = READ_CROPS + CROP_INTS as u64 * 4;
 const READ_V2: u64 = READ_FACE_FLAG + 16;
 const READ_V1SE: u64 = READ_V2 + 16;
-const READBACK_BYTES: u64 = READ_V1SE + 16;
+const READ_QUALITY: u64 = READ_V1SE + 16;
+const READBACK_BYTES: u64 = READ_QUALITY + 32;
 
 /// How the engine runs.
 #[derive(Clone, Debug)]
@@ -131,6 +132,8 @@ struct State {
     v2: MiniFasNet,
     v1se: MiniFasNet,
     detect: Dispatch,
+    quality: wgpu::Buffer,
+    face_quality: Dispatch,
     face_regions: Dispatch,
     project_landmarks: Dispatch,
     readback: wgpu::Buffer,
@@ -291,6 +294,8 @@ impl State {
             &[heads[0].buffer(), heads[1].buffer(), heads[2].buffer(), heads[3].buffer(), &decoded, &detections],
             1,
         )?;
+        let quality = arena.buffer(gpu, "face quality", 32, storage)?;
+        let face_quality = gpu.dispatch_with_uniform(Kernel::FaceQuality, &resamples[0].params, &[&frame_placeholder(gpu)?, &detections, &quality], 1)?;
         let face_regions = gpu.dispatch_with_uniform(Kernel::FaceRegions, &geometry, &[&detections, &transforms, &crops, &regions], 1)?;
         let project_landmarks = gpu.dispatch_with_uniform(
             Kernel::ProjectLandmarks,
@@ -326,6 +331,8 @@ impl State {
             v2,
             v1se,
             detect,
+            quality,
+            face_quality,
             face_regions,
             project_landmarks,
             readback,
@@ -350,11 +357,12 @@ impl State {
                 gpu.dispatch_with_uniform(r.kernel, &r.params, &buffers, workgroups)
             })
             .collect::<Result<Vec<_>>>()?;
+        self.face_quality = gpu.dispatch_with_uniform(Kernel::FaceQuality, &self.resamples[0].params, &[&self.frame, &self.detections, &self.quality], 1)?;
         Ok(())
     }
 
     fn dispatch_count(&self) -> usize {
-        4 + 3
+        4 + 4
             + self.face_warp.is_some() as usize
             + self.blazeface.graph().dispatch_count()
             + self.facemesh.graph().dispatch_count()
@@ -412,6 +420,7 @@ impl State {
             self.resample_dispatches[0].record(&mut pass);
             self.blazeface.graph().record(&mut pass);
             self.detect.record(&mut pass);
+            self.face_quality.record(&mut pass);
             self.face_regions.record(&mut pass);
             if let Some(face_warp) = &self.face_warp {
                 face_warp.record(&mut pass);
@@ -424,13 +433,14 @@ impl State {
             self.v2.graph().record(&mut pass);
             self.v1se.graph().record(&mut pass);
         }
-        let copies: [(&wgpu::Buffer, u64, u64); 6] = [
+        let copies: [(&wgpu::Buffer, u64, u64); 7] = [
             (&self.detections, READ_DETECTIONS, DETECTION_FLOATS as u64 * 4),
             (&self.regions, READ_REGIONS, REGION_FLOATS as u64 * 4),
             (&self.crops, READ_CROPS, CROP_INTS as u64 * 4),
             (self.facemesh.face_flag().buffer(), READ_FACE_FLAG, 16),
             (self.v2.softmax().buffer(), READ_V2, 16),
             (self.v1se.softmax().buffer(), READ_V1SE, 16),
+            (&self.quality, READ_QUALITY, 32),
         ];
         for (source, offset, size) in copies {
             encoder.copy_buffer_to_buffer(source, 0, &self.readback, offset, size);
@@ -485,6 +495,11 @@ impl State {
     }
 }
 
+/// A stand-in bound until `bind_resamples` binds the real frame buffer.
+fn frame_placeholder(gpu: &Gpu) -> Result<wgpu::Buffer> {
+    frame_buffer(gpu, 16)
+}
+
 fn frame_buffer(gpu: &Gpu, bytes: u64) -> Result<wgpu::Buffer> {
     gpu.check("creating the frame buffer")?;
     Ok(gpu.device().create_buffer(&wgpu::BufferDescriptor {
@@ -511,6 +526,8 @@ fn parse(bytes: &[u8], width: u32, height: u32, with_landmarks: bool) -> Result<
     let flag = floats(bytes, READ_FACE_FLAG, 1)[0];
     let v2 = floats(bytes, READ_V2, 3);
     let v1se = floats(bytes, READ_V1SE, 3);
+    let q = floats(bytes, READ_QUALITY, 5);
+    let quality = (q[4] > 0.0).then_some(FaceQuality { brightness: q[0], contrast: q[1], sharpness: q[2], background: q[3] });
     let mut faces = Vec::with_capacity(count);
     for i in 0..count {
         let d = &detections[4 + i * DETECTION_STRIDE..4 + (i + 1) * DETECTION_STRIDE];
@@ -530,6 +547,7 @@ fn parse(bytes: &[u8], width: u32, height: u32, with_landmarks: bool) -> Result<
             keypoints,
             landmarks,
             presence: if best { 1.0 / (1.0 + (-flag).exp()) } else { 0.0 },
+            quality: if best { quality } else { None },
             liveness,
         });
     }

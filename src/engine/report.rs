@@ -61,6 +61,19 @@ impl Liveness {
     }
 }
 
+/// Light and focus of the best face, measured on the GPU (shaders/warp.wgsl, face_quality).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FaceQuality {
+    /// Mean luma of the face, 0..255.
+    pub brightness: f32,
+    /// Standard deviation of that luma.
+    pub contrast: f32,
+    /// Laplacian spread over the contrast (scale and exposure free; low = out of focus).
+    pub sharpness: f32,
+    /// Mean luma around the face.
+    pub background: f32,
+}
+
 /// One detected face.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Face {
@@ -73,6 +86,8 @@ pub struct Face {
     pub landmarks: Option<Vec<[f32; 3]>>,
     /// Face Mesh's face-presence probability (best face only; 0 elsewhere).
     pub presence: f32,
+    /// Light and focus of the best face.
+    pub quality: Option<FaceQuality>,
     /// The best face's liveness.
     pub liveness: Option<Liveness>,
 }

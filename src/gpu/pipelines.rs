@@ -127,6 +127,7 @@ pub enum Kernel {
     ProjectLandmarks,
     FaceWarpF64,
     WarpPerspectiveU8F64,
+    FaceQuality,
 }
 
 // Binding lists: binding 0 is always the parameter uniform; the rest follow the WGSL
@@ -143,6 +144,7 @@ const DETECT_SLOTS: &[(u32, Slot)] =
     &[(0, Uniform), (1, Read), (2, Read), (3, Read), (4, Read), (5, ReadWrite), (6, ReadWrite)];
 const REGION_SLOTS: &[(u32, Slot)] = &[(0, Uniform), (1, Read), (3, ReadWrite), (4, ReadWrite), (5, ReadWrite)];
 const LANDMARK_SLOTS: &[(u32, Slot)] = &[(0, Uniform), (2, Read), (5, ReadWrite)];
+const QUALITY_SLOTS: &[(u32, Slot)] = &[(0, Uniform), (1, Read), (8, Read), (9, ReadWrite)];
 const FACE_WARP_SLOTS: &[(u32, Slot)] = &[(0, Uniform), (7, Read), (6, ReadWrite)];
 const WARP_F64_SLOTS: &[(u32, Slot)] = &[(0, Uniform), (1, Read), (3, Read), (6, ReadWrite), (4, ReadWrite)];
 const NAIVE_SLOTS: &[(u32, Slot)] =
@@ -151,7 +153,7 @@ const POOL_SLOTS: &[(u32, Slot)] = &[(0, Uniform), (1, Read), (2, ReadWrite)];
 const DENSE_SLOTS: &[(u32, Slot)] = &[(0, Uniform), (1, Read), (2, Read), (3, Read), (4, ReadWrite)];
 
 impl Kernel {
-    pub const ALL: [Kernel; 22] = [
+    pub const ALL: [Kernel; 23] = [
         Kernel::Conv2dDense,
         Kernel::Conv2dGrouped,
         Kernel::Depthwise3x3,
@@ -174,6 +176,7 @@ impl Kernel {
         Kernel::ProjectLandmarks,
         Kernel::FaceWarpF64,
         Kernel::WarpPerspectiveU8F64,
+        Kernel::FaceQuality,
     ];
 
     pub fn family(self) -> Family {
@@ -187,7 +190,7 @@ impl Kernel {
             Kernel::Add | Kernel::ChannelPad | Kernel::ChannelScale => Family::Elementwise,
             Kernel::Dense | Kernel::Softmax => Family::Dense,
             Kernel::SeparableBlock => Family::Separable,
-            Kernel::WarpAffineU8 | Kernel::ResizeLinearU8 => Family::Warp,
+            Kernel::WarpAffineU8 | Kernel::ResizeLinearU8 | Kernel::FaceQuality => Family::Warp,
             Kernel::DetectFaces => Family::Detect,
             Kernel::FaceRegions | Kernel::ProjectLandmarks => Family::Roi,
             Kernel::FaceWarpF64 | Kernel::WarpPerspectiveU8F64 => Family::WarpF64,
@@ -217,6 +220,7 @@ impl Kernel {
             Kernel::ProjectLandmarks => "project_landmarks",
             Kernel::FaceWarpF64 => "face_warp_f64",
             Kernel::WarpPerspectiveU8F64 => "warp_perspective_u8_f64",
+            Kernel::FaceQuality => "face_quality",
         }
     }
 
@@ -240,6 +244,7 @@ impl Kernel {
             Family::Dense => DENSE_SLOTS,
             Family::Separable => SEPARABLE_SLOTS,
             Family::Warp if self == Kernel::ResizeLinearU8 => RESIZE_SLOTS,
+            Family::Warp if self == Kernel::FaceQuality => QUALITY_SLOTS,
             Family::Warp => WARP_SLOTS,
             Family::Detect => DETECT_SLOTS,
             Family::Roi if self == Kernel::ProjectLandmarks => LANDMARK_SLOTS,
@@ -252,7 +257,7 @@ impl Kernel {
     /// Invocations per workgroup.
     pub fn workgroup_size(self) -> u32 {
         match self {
-            Kernel::PointwiseTiled | Kernel::DetectFaces => 256,
+            Kernel::PointwiseTiled | Kernel::DetectFaces | Kernel::FaceQuality => 256,
             Kernel::FaceRegions | Kernel::FaceWarpF64 => 1,
             _ => LINEAR_WORKGROUP_SIZE,
         }

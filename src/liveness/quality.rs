@@ -55,11 +55,33 @@ pub struct QualityLimits {
     pub max_speed: f32,
     /// Second face: a second detection above this score makes the frame ambiguous: 0.7.
     pub second_face_score: f32,
+    /// Mean face luma (0..255) below which the frame is too dark, and above which it is
+    /// too bright: 40 and 225. The shared photos and sequences span 97-179.
+    pub min_brightness: f32,
+    pub max_brightness: f32,
+    /// Backlight: the surround brighter than the face by more than this: 90 levels. The
+    /// brightest surround among the shared photos (obama3.jpg, a chandelier hall) is 82
+    /// above its face and still gives the right verdict.
+    pub max_backlight: f32,
+    /// Sharpness (FaceQuality::sharpness) below which the face is too blurry: 0.3. The
+    /// shared material spans 0.37 (96x128 crops upscaled from video) to 1.9 (sharp photos);
+    /// a 9-pixel box blur of live_T1 reads 0.24 (tests/engine.rs).
+    pub min_sharpness: f32,
 }
 
 impl Default for QualityLimits {
     fn default() -> Self {
-        QualityLimits { min_interocular: 12.0, max_pose_degrees: 30.0, border_margin: 0.0, max_speed: 6.0, second_face_score: 0.7 }
+        QualityLimits {
+            min_interocular: 12.0,
+            max_pose_degrees: 30.0,
+            border_margin: 0.0,
+            max_speed: 6.0,
+            second_face_score: 0.7,
+            min_brightness: 40.0,
+            max_brightness: 225.0,
+            max_backlight: 90.0,
+            min_sharpness: 0.3,
+        }
     }
 }
 
@@ -91,6 +113,20 @@ pub fn assess(report: &Report, t: f64, limits: &QualityLimits, previous: Option<
     let margin = limits.border_margin * (b.x1 - b.x0);
     if b.x0 < margin || b.y0 < margin || b.x1 > report.width as f32 - margin || b.y1 > report.height as f32 - margin {
         return Err(Rejection::FaceCutByBorder);
+    }
+    if let Some(q) = face.quality {
+        if q.brightness < limits.min_brightness {
+            return Err(Rejection::TooDark);
+        }
+        if q.brightness > limits.max_brightness {
+            return Err(Rejection::TooBright);
+        }
+        if q.background - q.brightness > limits.max_backlight {
+            return Err(Rejection::Backlit);
+        }
+        if q.sharpness < limits.min_sharpness {
+            return Err(Rejection::TooBlurry);
+        }
     }
     let interocular = landmarks::interocular(points);
     if interocular < limits.min_interocular {
