@@ -45,3 +45,15 @@ fn devices_lists_adapters_and_an_unknown_backend_is_an_error() {
     let out = liveshade(&["check", "--backend", "directx9", "samples/live_T1.jpg"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn session_gives_one_verdict_for_a_folder_of_frames() {
+    let out = liveshade(&["session", "--json", "tests/sequences/bbaf2n"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["verdict"], "live");
+    assert!(v["frames"]["accepted"].as_u64().unwrap() >= 8);
+    assert!(v["reasons"].as_array().unwrap().len() >= 1);
+    let out = liveshade(&["session", "no/such/folder"]);
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -287,3 +287,80 @@ fn challenge_sequences_are_random_with_two_or_three_distinct_steps() {
     assert!(Session::from_reports(SessionOptions::passive()).unwrap().challenges().is_empty());
     let _ = Mode::Passive;
 }
+
+// ---------------------------------------------------------------- through the engine
+fn engine() -> &'static liveshade::Engine {
+    static ENGINE: std::sync::OnceLock<liveshade::Engine> = std::sync::OnceLock::new();
+    ENGINE.get_or_init(|| {
+        let backend = liveshade::Backend::from_env().unwrap();
+        let options = liveshade::EngineOptions {
+            gpu: liveshade::GpuOptions { backend, ..Default::default() },
+            failure_limit: liveshade::liveness::FailureLimit { max_failures: 1000, ..Default::default() },
+            ..Default::default()
+        };
+        liveshade::Engine::new(options).unwrap_or_else(|e| panic!("the session tests need a GPU adapter (CI={:?}): {e}", std::env::var("CI").ok()))
+    })
+}
+
+fn frame_files(name: &str) -> Vec<std::path::PathBuf> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sequences").join(name);
+    let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    files
+}
+
+fn engine_session(engine: &liveshade::Engine, files: &[std::path::PathBuf], fps: f64) -> liveshade::Verdict {
+    let mut session = engine.session(SessionOptions::passive()).unwrap();
+    for (i, file) in files.iter().enumerate() {
+        let image = liveshade::DecodedImage::open(file).unwrap();
+        if let Some(verdict) = session.push_at(&image.frame().unwrap(), i as f64 / fps).unwrap() {
+            return verdict;
+        }
+    }
+    session.finish()
+}
+
+#[test]
+fn sessions_through_the_engine_on_real_frames() {
+    let engine = engine();
+    let grid = engine_session(engine, &frame_files("bbaf2n"), 25.0);
+    eprintln!("bbaf2n through the engine: {:?} {:.3} after {} frames", grid.kind, grid.score, grid.frames_accepted + grid.frames_rejected);
+    assert_eq!(grid.kind, VerdictKind::Live);
+    let demo = frame_files("silentface_demo_live_replay_print");
+    for (part, range) in [("replay", 36..63), ("print", 64..88)] {
+        let verdict = engine_session(engine, &demo[range], 1000.0 / 30.0);
+        eprintln!("demo {part} through the engine: {:?} {:.3} after {} frames {:?}", verdict.kind, verdict.score, verdict.frames_accepted + verdict.frames_rejected, verdict.rejections);
+        assert_eq!(verdict.kind, VerdictKind::Spoof, "demo {part}");
+    }
+    // Blinks over the whole clip through the engine's own landmarks.
+    let mut counter = BlinkCounter::default();
+    for (i, file) in frame_files("example_2blinks").iter().enumerate() {
+        let image = liveshade::DecodedImage::open(file).unwrap();
+        let report = engine.check_with_landmarks(&image.frame().unwrap()).unwrap();
+        counter.push(i as f64 / 25.0, landmarks::eye_openness(report.faces[0].landmarks.as_ref().unwrap()));
+    }
+    assert_eq!(counter.blinks, 2, "example_2blinks through the engine");
+    assert_eq!(engine.audit().unwrap(), Vec::<String>::new(), "sessions leave nothing behind");
+}
+
+#[test]
+fn repeated_failures_refuse_new_sessions_for_a_cool_down() {
+    let backend = liveshade::Backend::from_env().unwrap();
+    let limit = liveshade::liveness::FailureLimit { max_failures: 2, window: std::time::Duration::from_secs(60), cooldown: std::time::Duration::from_secs(60) };
+    let engine = liveshade::Engine::new(liveshade::EngineOptions { gpu: liveshade::GpuOptions { backend, ..Default::default() }, failure_limit: limit, ..Default::default() }).unwrap();
+    let black = vec![0u8; 32 * 32 * 4];
+    let frame = liveshade::Frame::rgba8(32, 32, &black).unwrap();
+    for attempt in 0..2 {
+        let mut session = engine.session(SessionOptions { max_frames: 3, ..SessionOptions::passive() }).unwrap();
+        let mut verdict = None;
+        for i in 0..3 {
+            verdict = session.push_at(&frame, i as f64).unwrap();
+        }
+        assert_eq!(verdict.map(|v| v.kind), Some(VerdictKind::Inconclusive), "attempt {attempt}");
+    }
+    match engine.session(SessionOptions::passive()) {
+        Err(liveshade::Error::CoolingDown { remaining }) => assert!(remaining.as_secs() > 50),
+        Err(other) => panic!("expected CoolingDown, got {other}"),
+        Ok(_) => panic!("a third session was allowed after two failures"),
+    }
+}

@@ -43,4 +43,4 @@ echo "== tests on Vulkan"
 WGPU_BACKEND=vulkan cargo test --locked
 
 echo "== GPU tests on GL"
-WGPU_BACKEND=gl cargo test --locked --test kernels --test runtime --test networks --test engine
+WGPU_BACKEND=gl cargo test --locked --test kernels --test runtime --test networks --test engine --test session

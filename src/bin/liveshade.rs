@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 use liveshade::engine::{Engine, EngineOptions, Report};
 use liveshade::frame::DecodedImage;
 use liveshade::gpu::{Backend, GpuOptions, list_adapters};
+use liveshade::liveness::{SessionOptions, Verdict};
 use serde_json::json;
 
 #[derive(Parser)]
@@ -46,6 +47,83 @@ enum Command {
         #[arg(long)]
         raw_box: bool,
     },
+    /// A liveness session over a folder of frames (sorted by name): one verdict.
+    Session {
+        /// A folder of .jpg / .png frames.
+        dir: PathBuf,
+        /// Ask for a random sequence of challenges (a recording cannot know them).
+        #[arg(long)]
+        active: bool,
+        /// One JSON object (DESIGN.md).
+        #[arg(long)]
+        json: bool,
+        /// The frames' rate, for the time limits and the speed gate.
+        #[arg(long, default_value_t = 25.0)]
+        fps: f64,
+        #[arg(long, default_value = "auto")]
+        backend: String,
+    },
+}
+
+fn frames_in(dir: &std::path::Path) -> Result<Vec<PathBuf>, liveshade::Error> {
+    let entries = std::fs::read_dir(dir).map_err(|e| liveshade::Error::Image { path: dir.display().to_string(), reason: e.to_string() })?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| matches!(p.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref(), Some("jpg" | "jpeg" | "png")))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(liveshade::Error::Image { path: dir.display().to_string(), reason: "no .jpg, .jpeg or .png frames".into() });
+    }
+    Ok(files)
+}
+
+fn verdict_json(v: &Verdict) -> serde_json::Value {
+    let challenges: Vec<serde_json::Value> = v.cues.challenges.iter().map(|(c, met)| json!({"challenge": c.as_str(), "met": met})).collect();
+    json!({
+        "verdict": v.kind.as_str(),
+        "score": v.score,
+        "frames": {"accepted": v.frames_accepted, "rejected": v.frames_rejected},
+        "rejections": v.rejections,
+        "cues": {
+            "blinks": v.cues.blinks,
+            "flatness": v.cues.flatness,
+            "motion_pairs": v.cues.motion_pairs,
+            "yaw_range": [v.cues.min_yaw, v.cues.max_yaw],
+            "max_mouth_openness": v.cues.max_mouth_openness,
+            "challenges": challenges,
+        },
+        "reasons": v.reasons,
+    })
+}
+
+fn session(dir: &std::path::Path, active: bool, json: bool, fps: f64, backend: &str) -> Result<bool, liveshade::Error> {
+    let files = frames_in(dir)?;
+    let engine = Engine::new(EngineOptions { gpu: GpuOptions { backend: backend.parse()?, ..Default::default() }, ..Default::default() })?;
+    let options = if active { SessionOptions::active() } else { SessionOptions::passive() };
+    let mut session = engine.session(options)?;
+    if !session.challenges().is_empty() && !json {
+        let steps: Vec<&str> = session.challenges().iter().map(|c| c.as_str()).collect();
+        println!("challenges: {}", steps.join(", "));
+    }
+    let mut verdict = None;
+    for (index, path) in files.iter().enumerate() {
+        let image = DecodedImage::open(path)?;
+        if let Some(v) = session.push_at(&image.frame()?, index as f64 / fps)? {
+            verdict = Some(v);
+            break;
+        }
+    }
+    let verdict = verdict.unwrap_or_else(|| session.finish());
+    if json {
+        println!("{}", verdict_json(&verdict));
+    } else {
+        println!("{}: {} (score {:.3}; {} frames used, {} rejected)", dir.display(), verdict.kind.as_str(), verdict.score, verdict.frames_accepted, verdict.frames_rejected);
+        for reason in &verdict.reasons {
+            println!("  - {reason}");
+        }
+    }
+    Ok(true)
 }
 
 fn devices(backend: &str) -> Result<(), liveshade::Error> {
@@ -152,6 +230,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Devices { backend } => devices(&backend).map(|()| true),
         Command::Check { images, json, landmarks, backend, adapter, raw_box } => check(&images, json, landmarks, &backend, adapter, raw_box),
+        Command::Session { dir, active, json, fps, backend } => session(&dir, active, json, fps, &backend),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
