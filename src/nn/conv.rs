@@ -162,33 +162,28 @@ impl GeneralConv {
         check_len("conv2d", "weights", weights.len(), desc.out_channels as usize * per_output)?;
         let in_per_group = (desc.in_channels / desc.groups) as usize;
         let (kh, kw) = (desc.kernel_h as usize, desc.kernel_w as usize);
-        let oihw = |o: usize, i: usize, y: usize, x: usize| weights[((o * in_per_group + i) * kh + y) * kw + x];
+        // Re-lays the OIHW weights out: `place` gives each (o, i, y, x) its new index.
+        let relayout = |len: usize, place: &dyn Fn(usize, usize, usize, usize) -> usize| {
+            let mut out = vec![0.0f32; len];
+            for o in 0..desc.out_channels as usize {
+                for i in 0..in_per_group {
+                    for y in 0..kh {
+                        for x in 0..kw {
+                            out[place(o, i, y, x)] = weights[((o * in_per_group + i) * kh + y) * kw + x];
+                        }
+                    }
+                }
+            }
+            out
+        };
         let (kernel, packed) = if desc.groups == 1 {
             // HWIO with input channels padded to 4 and output channels to 4 (vec4 columns).
             let (in_padded, out_padded) = (desc.in_channels.div_ceil(4) as usize * 4, desc.out_channels.div_ceil(4) as usize * 4);
-            let mut hwio = vec![0.0f32; kh * kw * in_padded * out_padded];
-            for o in 0..desc.out_channels as usize {
-                for i in 0..in_per_group {
-                    for y in 0..kh {
-                        for x in 0..kw {
-                            hwio[((y * kw + x) * in_padded + i) * out_padded + o] = oihw(o, i, y, x);
-                        }
-                    }
-                }
-            }
+            let hwio = relayout(kh * kw * in_padded * out_padded, &|o, i, y, x| ((y * kw + x) * in_padded + i) * out_padded + o);
             (Kernel::Conv2dDense, hwio)
         } else {
             // O,H,W,I: the grouped kernel's innermost loop runs over input channels.
-            let mut ohwi = vec![0.0f32; weights.len()];
-            for o in 0..desc.out_channels as usize {
-                for i in 0..in_per_group {
-                    for y in 0..kh {
-                        for x in 0..kw {
-                            ohwi[((o * kh + y) * kw + x) * in_per_group + i] = oihw(o, i, y, x);
-                        }
-                    }
-                }
-            }
+            let ohwi = relayout(weights.len(), &|o, i, y, x| ((o * kh + y) * kw + x) * in_per_group + i);
             (Kernel::Conv2dGrouped, ohwi)
         };
         Ok(GeneralConv {
