@@ -45,6 +45,10 @@ pub enum Error {
     #[error("{path}: {reason}")]
     Image { path: String, reason: String },
 
+    /// No camera, a camera that refused to open, or one that stopped delivering frames.
+    #[error("camera: {reason}")]
+    Camera { reason: String },
+
     /// Too many sessions failed recently: new sessions are refused for a while.
     #[error("too many failed sessions: new sessions are refused for another {} s", .remaining.as_secs())]
     CoolingDown { remaining: std::time::Duration },

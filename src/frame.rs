@@ -16,13 +16,31 @@ pub enum PixelFormat {
     Rgba8,
     Rgb8,
     Bgra8,
+    /// YUV 4:2:2 packed Y0 U Y1 V (cameras' raw YUYV / YUY2); even width.
+    Yuyv,
+    /// YUV 4:2:0: a Y plane, then interleaved U V at half resolution, both `stride` bytes
+    /// a row; even width and height.
+    Nv12,
 }
 
 impl PixelFormat {
-    pub fn bytes_per_pixel(self) -> u32 {
+    /// Bytes of one row of `width` pixels (the Y plane's row for NV12).
+    pub fn row_bytes(self, width: u32) -> u64 {
+        let w = width as u64;
         match self {
-            PixelFormat::Rgb8 => 3,
-            PixelFormat::Rgba8 | PixelFormat::Bgra8 => 4,
+            PixelFormat::Rgb8 => 3 * w,
+            PixelFormat::Rgba8 | PixelFormat::Bgra8 => 4 * w,
+            PixelFormat::Yuyv => 2 * w,
+            PixelFormat::Nv12 => w,
+        }
+    }
+
+    /// Bytes a frame of `height` rows `stride` apart needs.
+    fn frame_bytes(self, width: u32, height: u32, stride: u32) -> u64 {
+        let (stride, height) = (stride as u64, height as u64);
+        match self {
+            PixelFormat::Nv12 => stride * height + stride * (height / 2 - 1) + width as u64,
+            _ => stride * (height - 1) + self.row_bytes(width),
         }
     }
 
@@ -32,6 +50,8 @@ impl PixelFormat {
             PixelFormat::Rgba8 => 0,
             PixelFormat::Rgb8 => 1,
             PixelFormat::Bgra8 => 2,
+            PixelFormat::Yuyv => 3,
+            PixelFormat::Nv12 => 4,
         }
     }
 }
@@ -60,11 +80,18 @@ impl<'a> Frame<'a> {
         if width > MAX_SIDE || height > MAX_SIDE {
             return fail(format!("{width}x{height} pixels exceeds the largest side accepted, {MAX_SIDE}"));
         }
-        let row = width as u64 * format.bytes_per_pixel() as u64;
+        let row = format.row_bytes(width);
         if (stride as u64) < row {
             return fail(format!("row stride {stride} is shorter than a row of {width} {format:?} pixels ({row} bytes)"));
         }
-        let needed = stride as u64 * (height as u64 - 1) + row;
+        let chroma_subsampled = matches!(format, PixelFormat::Yuyv | PixelFormat::Nv12);
+        if chroma_subsampled && width % 2 != 0 {
+            return fail(format!("{format:?} needs an even width, not {width}"));
+        }
+        if format == PixelFormat::Nv12 && height % 2 != 0 {
+            return fail(format!("NV12 needs an even height, not {height}"));
+        }
+        let needed = format.frame_bytes(width, height, stride);
         if (bytes.len() as u64) < needed {
             return fail(format!("{} bytes given, {width}x{height} {format:?} with stride {stride} needs {needed}", bytes.len()));
         }
@@ -105,6 +132,52 @@ impl<'a> Frame<'a> {
     pub(crate) fn bytes(&self) -> &'a [u8] {
         self.bytes
     }
+
+    /// The frame as tightly packed RGB8, converted on the CPU: the reference the GPU's
+    /// conversion (shaders/warp.wgsl, frame_rgb) is tested against; the engine never calls it.
+    pub fn to_rgb8(&self) -> Zeroizing<Vec<u8>> {
+        let mut out = Zeroizing::new(Vec::with_capacity((self.width * self.height * 3) as usize));
+        for y in 0..self.height {
+            for x in 0..self.width {
+                out.extend_from_slice(&self.rgb_at(x, y));
+            }
+        }
+        out
+    }
+
+    fn rgb_at(&self, x: u32, y: u32) -> [u8; 3] {
+        let b = |i: u64| self.bytes[i as usize];
+        let (x64, y64, stride) = (x as u64, y as u64, self.stride as u64);
+        match self.format {
+            PixelFormat::Rgba8 | PixelFormat::Rgb8 => {
+                let i = y64 * stride + x64 * self.format.row_bytes(1);
+                [b(i), b(i + 1), b(i + 2)]
+            }
+            PixelFormat::Bgra8 => {
+                let i = y64 * stride + x64 * 4;
+                [b(i + 2), b(i + 1), b(i)]
+            }
+            PixelFormat::Yuyv => {
+                let i = y64 * stride + (x64 / 2) * 4;
+                yuv_to_rgb(b(i + (x64 % 2) * 2), b(i + 1), b(i + 3))
+            }
+            PixelFormat::Nv12 => {
+                let chroma = stride * self.height as u64 + (y64 / 2) * stride + (x64 / 2) * 2;
+                yuv_to_rgb(b(y64 * stride + x64), b(chroma), b(chroma + 1))
+            }
+        }
+    }
+}
+
+/// BT.601 limited-range YUV to RGB in 8-bit integer arithmetic (the conversion V4L2 cameras'
+/// YUYV and NV12 assume; the integer form of Microsoft's "Converting 8-bit YUV to RGB888"):
+/// C = Y - 16, D = U - 128, E = V - 128,
+/// R = (298 C + 409 E + 128) >> 8, G = (298 C - 100 D - 208 E + 128) >> 8,
+/// B = (298 C + 516 D + 128) >> 8, each clamped to 0..255. `yuv_to_rgb` in warp.wgsl is the same.
+pub fn yuv_to_rgb(y: u8, u: u8, v: u8) -> [u8; 3] {
+    let (c, d, e) = (y as i32 - 16, u as i32 - 128, v as i32 - 128);
+    let clamp = |v: i32| v.clamp(0, 255) as u8;
+    [clamp((298 * c + 409 * e + 128) >> 8), clamp((298 * c - 100 * d - 208 * e + 128) >> 8), clamp((298 * c + 516 * d + 128) >> 8)]
 }
 
 /// An image file decoded to RGB8 with its EXIF orientation applied (the Silent-Face

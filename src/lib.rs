@@ -28,14 +28,18 @@
 //! # Ok::<(), liveshade::Error>(())
 //! ```
 
+#[cfg(feature = "camera")]
+pub mod camera;
 pub mod engine;
 pub mod error;
 pub mod frame;
 pub mod gpu;
 pub mod liveness;
+pub mod source;
 pub mod models;
 pub mod nn;
 pub mod tensor;
+pub mod watch;
 
 pub use error::{Error, Result};
 pub use engine::{Engine, EngineOptions, Report};

@@ -57,3 +57,19 @@ fn session_gives_one_verdict_for_a_folder_of_frames() {
     let out = liveshade(&["session", "no/such/folder"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn watch_without_a_camera_is_a_clear_error_and_runs_over_a_folder() {
+    let out = liveshade(&["devices"]);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("Cameras:"), "{stdout}");
+    let out = liveshade(&["watch", "--consent"]);
+    if stdout.contains("none found") {
+        assert_eq!(out.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("no camera"), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let out = liveshade(&["watch", "--json", "--frames", "tests/sequences/example_2blinks"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let verdicts: Vec<serde_json::Value> = String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(!verdicts.is_empty());
+}

@@ -8,6 +8,8 @@ use liveshade::engine::{Engine, EngineOptions, Report};
 use liveshade::frame::DecodedImage;
 use liveshade::gpu::{Backend, GpuOptions, list_adapters};
 use liveshade::liveness::{SessionOptions, Verdict};
+use liveshade::source::{FolderSource, FrameSource};
+use liveshade::watch::WatchEvent;
 use serde_json::json;
 
 #[derive(Parser)]
@@ -47,6 +49,29 @@ enum Command {
         #[arg(long)]
         raw_box: bool,
     },
+    /// Sessions one after another from a camera (after asking for consent) or a folder of
+    /// frames, each verdict printed as it comes, with a live status line.
+    Watch {
+        /// The camera's index (liveshade devices lists them).
+        #[arg(long, default_value_t = 0)]
+        camera: u32,
+        /// Read frames from this folder instead of a camera (sorted by name).
+        #[arg(long)]
+        frames: Option<PathBuf>,
+        #[arg(long)]
+        active: bool,
+        /// The person has agreed already: do not ask.
+        #[arg(long)]
+        consent: bool,
+        /// One JSON object per verdict.
+        #[arg(long)]
+        json: bool,
+        /// The folder's frame rate.
+        #[arg(long, default_value_t = 25.0)]
+        fps: f64,
+        #[arg(long, default_value = "auto")]
+        backend: String,
+    },
     /// A liveness session over a folder of frames (sorted by name): one verdict.
     Session {
         /// A folder of .jpg / .png frames.
@@ -63,19 +88,6 @@ enum Command {
         #[arg(long, default_value = "auto")]
         backend: String,
     },
-}
-
-fn frames_in(dir: &std::path::Path) -> Result<Vec<PathBuf>, liveshade::Error> {
-    let entries = std::fs::read_dir(dir).map_err(|e| liveshade::Error::Image { path: dir.display().to_string(), reason: e.to_string() })?;
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| matches!(p.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref(), Some("jpg" | "jpeg" | "png")))
-        .collect();
-    files.sort();
-    if files.is_empty() {
-        return Err(liveshade::Error::Image { path: dir.display().to_string(), reason: "no .jpg, .jpeg or .png frames".into() });
-    }
-    Ok(files)
 }
 
 fn verdict_json(v: &Verdict) -> serde_json::Value {
@@ -98,7 +110,7 @@ fn verdict_json(v: &Verdict) -> serde_json::Value {
 }
 
 fn session(dir: &std::path::Path, active: bool, json: bool, fps: f64, backend: &str) -> Result<bool, liveshade::Error> {
-    let files = frames_in(dir)?;
+    let mut source = FolderSource::open(dir, fps)?;
     let engine = Engine::new(EngineOptions { gpu: GpuOptions { backend: backend.parse()?, ..Default::default() }, ..Default::default() })?;
     let options = if active { SessionOptions::active() } else { SessionOptions::passive() };
     let mut session = engine.session(options)?;
@@ -107,9 +119,8 @@ fn session(dir: &std::path::Path, active: bool, json: bool, fps: f64, backend: &
         println!("challenges: {}", steps.join(", "));
     }
     let mut verdict = None;
-    for (index, path) in files.iter().enumerate() {
-        let image = DecodedImage::open(path)?;
-        if let Some(v) = session.push_at(&image.frame()?, index as f64 / fps)? {
+    while let Some(frame) = source.next_frame()? {
+        if let Some(v) = session.push_at(&frame.frame()?, frame.timestamp)? {
             verdict = Some(v);
             break;
         }
@@ -124,6 +135,107 @@ fn session(dir: &std::path::Path, active: bool, json: bool, fps: f64, backend: &
         }
     }
     Ok(true)
+}
+
+#[cfg(feature = "camera")]
+fn print_cameras() {
+    println!("Cameras:");
+    match liveshade::camera::list_cameras() {
+        Ok(cameras) if cameras.is_empty() => println!("  none found (no video device on this machine)"),
+        Ok(cameras) => {
+            for camera in cameras {
+                println!("  [{}] {}", camera.index, camera.name);
+                for (w, h, format, fps) in camera.modes {
+                    println!("      {w}x{h} {format} {fps} fps");
+                }
+            }
+        }
+        Err(error) => println!("  could not list cameras: {error}"),
+    }
+}
+
+#[cfg(not(feature = "camera"))]
+fn print_cameras() {
+    println!("Cameras: this build has no camera support (built without the `camera` feature)");
+}
+
+/// Asks on the terminal; anything but yes is no.
+fn ask_consent(camera: u32) -> bool {
+    use std::io::Write;
+    eprint!("liveshade will use camera {camera} to check liveness. Frames stay in memory and are erased after each verdict. Allow? [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    if std::io::stdin().read_line(&mut answer).is_err() {
+        return false;
+    }
+    matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+}
+
+#[cfg(feature = "camera")]
+fn open_camera(index: u32, consent_flag: bool) -> Result<Option<Box<dyn FrameSource>>, liveshade::Error> {
+    use liveshade::camera::{Camera, Consent, list_cameras};
+    if list_cameras()?.is_empty() {
+        return Err(liveshade::Error::Camera { reason: "no camera found (liveshade devices lists them)".into() });
+    }
+    if !consent_flag && !ask_consent(index) {
+        return Ok(None);
+    }
+    // The person said yes (or the operator passed --consent on their behalf).
+    Ok(Some(Box::new(Camera::open(index, None, Consent::given_by_user())?)))
+}
+
+#[cfg(not(feature = "camera"))]
+fn open_camera(_index: u32, _consent_flag: bool) -> Result<Option<Box<dyn FrameSource>>, liveshade::Error> {
+    let _ = ask_consent;
+    Err(liveshade::Error::Camera { reason: "this build has no camera support (the `camera` feature is off)".into() })
+}
+
+fn watch(camera: u32, frames: Option<PathBuf>, active: bool, consent: bool, json: bool, fps: f64, backend: &str) -> Result<bool, liveshade::Error> {
+    use std::io::Write;
+    let mut source: Box<dyn FrameSource> = match frames {
+        Some(dir) => Box::new(FolderSource::open(&dir, fps)?),
+        None => match open_camera(camera, consent)? {
+            Some(source) => source,
+            None => {
+                eprintln!("liveshade: no consent, the camera stays closed");
+                return Ok(false);
+            }
+        },
+    };
+    let engine = Engine::new(EngineOptions { gpu: GpuOptions { backend: backend.parse()?, ..Default::default() }, ..Default::default() })?;
+    let options = if active { SessionOptions::active() } else { SessionOptions::passive() };
+    let started = std::time::Instant::now();
+    let mut frames_seen = 0usize;
+    let result = liveshade::watch::watch(&engine, source.as_mut(), &options, None, |event| match event {
+        WatchEvent::Status(status) => {
+            frames_seen += 1;
+            if !json {
+                let challenge = status.challenge.map(|c| c.as_str()).unwrap_or("-");
+                eprint!(
+                    "\r[session {}] frame {:>3}  face: {:<3}  challenge: {:<10}  {:>5.1} s ",
+                    status.session + 1,
+                    status.frames,
+                    if status.face_found { "yes" } else { "no" },
+                    challenge,
+                    status.elapsed
+                );
+                let _ = std::io::stderr().flush();
+            }
+        }
+        WatchEvent::Verdict(verdict) => {
+            if json {
+                println!("{}", verdict_json(verdict));
+            } else {
+                eprintln!();
+                println!("{} (score {:.3}; {} frames used, {} rejected): {}", verdict.kind.as_str(), verdict.score, verdict.frames_accepted, verdict.frames_rejected, verdict.reasons.first().map(String::as_str).unwrap_or(""));
+            }
+        }
+    });
+    let seconds = started.elapsed().as_secs_f64();
+    if !json {
+        eprintln!("{frames_seen} frames in {seconds:.1} s ({:.1} frames per second)", frames_seen as f64 / seconds.max(1e-9));
+    }
+    result.map(|_| true)
 }
 
 fn devices(backend: &str) -> Result<(), liveshade::Error> {
@@ -141,7 +253,7 @@ fn devices(backend: &str) -> Result<(), liveshade::Error> {
             println!("  ({b}: not available on this platform)");
         }
     }
-    println!("Cameras: camera capture is not built yet.");
+    print_cameras();
     Ok(())
 }
 
@@ -231,6 +343,7 @@ fn main() -> ExitCode {
         Command::Devices { backend } => devices(&backend).map(|()| true),
         Command::Check { images, json, landmarks, backend, adapter, raw_box } => check(&images, json, landmarks, &backend, adapter, raw_box),
         Command::Session { dir, active, json, fps, backend } => session(&dir, active, json, fps, &backend),
+        Command::Watch { camera, frames, active, consent, json, fps, backend } => watch(camera, frames, active, consent, json, fps, &backend),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

@@ -196,6 +196,7 @@ pub struct Session<'e> {
     cues: Cues,
     frames: usize,
     last_t: f64,
+    last_face: bool,
     done: Option<Verdict>,
 }
 
@@ -227,6 +228,7 @@ impl<'e> Session<'e> {
             cues,
             frames: 0,
             last_t: 0.0,
+            last_face: false,
             done: None,
         })
     }
@@ -270,6 +272,7 @@ impl<'e> Session<'e> {
         }
         self.frames += 1;
         self.last_t = t;
+        self.last_face = !report.faces.is_empty();
         let turning = matches!(self.current_challenge(), Some(Challenge::TurnLeft | Challenge::TurnRight));
         match quality::assess(report, t, &self.options.quality, self.accepted.last(), turning) {
             Ok(observation) => self.accept(observation),
@@ -381,6 +384,26 @@ impl<'e> Session<'e> {
                 reasons,
             }
         })
+    }
+
+    /// Whether the last frame pushed showed a face.
+    pub fn last_frame_had_face(&self) -> bool {
+        self.last_face
+    }
+
+    /// Ends the session at once as inconclusive because of `reason` (a camera that vanished).
+    pub fn abort(&mut self, reason: &str) -> Verdict {
+        if let Some(done) = &self.done {
+            return done.clone();
+        }
+        let mut verdict = self.decide(true).unwrap_or_else(|| undecided(&self.cues));
+        verdict.kind = VerdictKind::Inconclusive;
+        verdict.reasons.insert(0, reason.to_string());
+        if let Some(engine) = self.engine {
+            engine.record_session(verdict.kind);
+        }
+        self.done = Some(verdict.clone());
+        verdict
     }
 
     /// Ends the session now (the stream ran out): the verdict, inconclusive if undecided.

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the Debian/Ubuntu packages liveshade needs when they are missing (as root or
+# through sudo): Mesa's lavapipe (Vulkan) and llvmpipe (GL/EGL) software drivers, which the
+# engine runs on without a GPU, and libclang, which nokhwa's V4L2 bindings (the `camera`
+# feature) generate their code with. Sourced by tools/run.sh and tools/test.sh.
+packages=(mesa-vulkan-drivers libegl1 libgl1-mesa-dri libclang1-14)
+if command -v dpkg >/dev/null 2>&1; then
+    missing=()
+    for package in "${packages[@]}"; do
+        dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+    done
+    if ((${#missing[@]})); then
+        sudo=""
+        [ "$(id -u)" = 0 ] || sudo=sudo
+        echo "installing ${missing[*]}" >&2
+        $sudo apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+    fi
+fi
+# Mesa's EGL warns on every adapter enumeration without a runtime directory.
+if [ -z "${XDG_RUNTIME_DIR:-}" ]; then
+    XDG_RUNTIME_DIR=$(mktemp -d)
+    export XDG_RUNTIME_DIR
+fi
