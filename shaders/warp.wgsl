@@ -7,7 +7,7 @@
 //   resize_linear_u8  cv2.resize INTER_LINEAR of an inclusive crop rectangle read from a GPU
 //                     buffer: 11-bit coefficients, int32 horizontal pass, vertical pass
 //                     ((((S0>>4)*b0)>>16) + (((S1>>4)*b1)>>16) + 2) >> 2 (MiniFASNet crops).
-// The frame is the caller's bytes as uploaded (RGBA8, RGB8 or BGRA8, any row stride); the
+// The frame is the caller's bytes as uploaded, read through shaders/frame.wgsl (prepended); the
 // u8 -> float conversion goes through a 256-entry table built on the CPU with the reference
 // pipeline's exact float arithmetic (no FMA contraction can change a value).
 // Launcher: src/engine/preprocess.rs; `WarpParams` there has the same field order.
@@ -19,12 +19,6 @@ struct WarpParams {
     _padding0: u32, _padding1: u32, _padding2: u32,
 }
 
-const FORMAT_RGBA8: u32 = 0u;
-const FORMAT_RGB8: u32 = 1u;
-const FORMAT_BGRA8: u32 = 2u;
-const FORMAT_YUYV: u32 = 3u;
-const FORMAT_NV12: u32 = 4u;
-
 @group(0) @binding(0) var<uniform> params: WarpParams;
 @group(0) @binding(1) var<storage, read> frame: array<u32>;
 // warp: per record [m00, m01, m02, m10, m11, m12, valid, 0], tensor (x, y) -> image (X, Y)
@@ -33,38 +27,6 @@ const FORMAT_NV12: u32 = 4u;
 @group(0) @binding(4) var<storage, read_write> output: array<vec4<f32>>;
 // resize: per record [left, top, right, bottom (inclusive), valid, 0, 0, 0]
 @group(0) @binding(5) var<storage, read> crops: array<i32>;
-
-fn frame_byte(index: u32) -> i32 {
-    return i32((frame[index / 4u] >> (8u * (index % 4u))) & 255u);
-}
-
-// BT.601 limited range, integer: the same formula as yuv_to_rgb in src/frame.rs.
-fn yuv_to_rgb(y: i32, u: i32, v: i32) -> vec3<i32> {
-    let c = y - 16;
-    let d = u - 128;
-    let e = v - 128;
-    let rgb = vec3<i32>(298 * c + 409 * e + 128, 298 * c - 100 * d - 208 * e + 128, 298 * c + 516 * d + 128) >> vec3<u32>(8u);
-    return clamp(rgb, vec3<i32>(0), vec3<i32>(255));
-}
-
-// R, G, B of frame pixel (x, y), both in range; camera YUV is converted here, as it is read.
-fn frame_rgb(x: u32, y: u32) -> vec3<i32> {
-    if (params.frame_format == FORMAT_YUYV) {
-        let base = y * params.frame_stride + (x / 2u) * 4u;
-        return yuv_to_rgb(frame_byte(base + (x % 2u) * 2u), frame_byte(base + 1u), frame_byte(base + 3u));
-    }
-    if (params.frame_format == FORMAT_NV12) {
-        let chroma = params.frame_stride * params.frame_h + (y / 2u) * params.frame_stride + (x / 2u) * 2u;
-        return yuv_to_rgb(frame_byte(y * params.frame_stride + x), frame_byte(chroma), frame_byte(chroma + 1u));
-    }
-    let bytes_per_pixel = select(4u, 3u, params.frame_format == FORMAT_RGB8);
-    let base = y * params.frame_stride + x * bytes_per_pixel;
-    let first = frame_byte(base);
-    let third = frame_byte(base + 2u);
-    let g = frame_byte(base + 1u);
-    if (params.frame_format == FORMAT_BGRA8) { return vec3<i32>(third, g, first); }
-    return vec3<i32>(first, g, third);
-}
 
 fn store(index: u32, rgb: vec3<i32>) {
     let c = select(rgb, rgb.zyx, params.bgr != 0u);

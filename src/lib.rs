@@ -35,6 +35,8 @@ pub mod error;
 pub mod frame;
 pub mod gpu;
 pub mod liveness;
+#[cfg(feature = "window")]
+pub mod preview;
 pub mod source;
 pub mod models;
 pub mod nn;

@@ -1,10 +1,11 @@
 //! The watch loop: liveness sessions one after another over a [`FrameSource`], reporting
-//! a status per frame and each verdict as it comes. The CLI's `watch` and the tests drive it.
+//! a status per frame and each verdict as it comes. The CLI's `watch`, its preview window
+//! and the tests drive it, one frame at a time ([`Watcher::step`]) or to the end ([`watch`]).
 
-use crate::engine::Engine;
+use crate::engine::{Engine, FaceBox};
 use crate::error::Result;
-use crate::liveness::{Challenge, SessionOptions, Verdict};
-use crate::source::FrameSource;
+use crate::liveness::{Challenge, Session, SessionOptions, Verdict};
+use crate::source::{FrameSource, SourceFrame};
 
 /// What the loop reports.
 #[derive(Debug)]
@@ -24,15 +25,86 @@ pub struct Status {
     pub frames: usize,
     /// Whether the last frame showed a face.
     pub face_found: bool,
+    /// The best face's box in the last frame.
+    pub face_box: Option<FaceBox>,
     /// The challenge the person should perform now (active mode).
     pub challenge: Option<Challenge>,
     /// Seconds since the session started.
     pub elapsed: f64,
 }
 
+/// What one step did.
+pub enum Step {
+    /// A frame was checked (it is returned for a preview); maybe a session ended with it.
+    Frame { frame: SourceFrame, status: Status, verdict: Option<Verdict> },
+    /// The source ended; the running session's verdict if it had frames.
+    End(Option<Verdict>),
+}
+
+/// Sessions back to back over a source, one frame per [`Watcher::step`].
+pub struct Watcher<'e> {
+    engine: &'e Engine,
+    options: SessionOptions,
+    session: Option<Session<'e>>,
+    started: Option<f64>,
+    sessions_done: usize,
+}
+
+impl<'e> Watcher<'e> {
+    pub fn new(engine: &'e Engine, options: SessionOptions) -> Self {
+        Watcher { engine, options, session: None, started: None, sessions_done: 0 }
+    }
+
+    /// Verdicts given so far.
+    pub fn sessions_done(&self) -> usize {
+        self.sessions_done
+    }
+
+    /// Reads and checks one frame. A source error (a camera that vanished) ends the running
+    /// session as inconclusive and is returned with that verdict.
+    pub fn step(&mut self, source: &mut dyn FrameSource) -> std::result::Result<Step, (crate::Error, Option<Verdict>)> {
+        if self.session.is_none() {
+            self.session = Some(self.engine.session(self.options.clone()).map_err(|e| (e, None))?);
+            self.started = None;
+        }
+        let Some(session) = self.session.as_mut() else { return Ok(Step::End(None)) };
+        let frame = match source.next_frame() {
+            Ok(Some(frame)) => frame,
+            Ok(None) => {
+                let verdict = (session.frames() > 0).then(|| session.finish());
+                self.session = None;
+                self.sessions_done += verdict.is_some() as usize;
+                return Ok(Step::End(verdict));
+            }
+            Err(error) => {
+                let verdict = session.abort(&format!("the frame source failed: {error}"));
+                self.session = None;
+                self.sessions_done += 1;
+                return Err((error, Some(verdict)));
+            }
+        };
+        let start = *self.started.get_or_insert(frame.timestamp);
+        let t = frame.timestamp - start;
+        let checked = frame.frame().and_then(|f| session.push_at(&f, t));
+        let verdict = checked.map_err(|e| (e, None))?;
+        let status = Status {
+            session: self.sessions_done,
+            frames: session.frames(),
+            face_found: session.last_frame_had_face(),
+            face_box: session.last_face_box(),
+            challenge: session.current_challenge(),
+            elapsed: t,
+        };
+        if verdict.is_some() {
+            self.session = None;
+            self.sessions_done += 1;
+        }
+        Ok(Step::Frame { frame, status, verdict })
+    }
+}
+
 /// Runs sessions back to back until the source ends (or `max_sessions` verdicts). A source
-/// error (a camera that vanished) ends the running session as inconclusive, reports it,
-/// and is returned.
+/// error ends the running session as inconclusive, reports it, and is returned.
 pub fn watch(
     engine: &Engine,
     source: &mut dyn FrameSource,
@@ -40,41 +112,29 @@ pub fn watch(
     max_sessions: Option<usize>,
     mut on_event: impl FnMut(WatchEvent<'_>),
 ) -> Result<Vec<Verdict>> {
+    let mut watcher = Watcher::new(engine, options.clone());
     let mut verdicts = Vec::new();
     while max_sessions.is_none_or(|m| verdicts.len() < m) {
-        let mut session = engine.session(options.clone())?;
-        let mut started: Option<f64> = None;
-        loop {
-            let frame = match source.next_frame() {
-                Ok(Some(frame)) => frame,
-                Ok(None) => {
-                    if session.frames() > 0 {
-                        let verdict = session.finish();
-                        on_event(WatchEvent::Verdict(&verdict));
-                        verdicts.push(verdict);
-                    }
-                    return Ok(verdicts);
-                }
-                Err(error) => {
-                    let verdict = session.abort(&format!("the frame source failed: {error}"));
+        match watcher.step(source) {
+            Ok(Step::Frame { status, verdict, .. }) => {
+                on_event(WatchEvent::Status(status));
+                if let Some(verdict) = verdict {
                     on_event(WatchEvent::Verdict(&verdict));
-                    return Err(error);
+                    verdicts.push(verdict);
                 }
-            };
-            let start = *started.get_or_insert(frame.timestamp);
-            let t = frame.timestamp - start;
-            let verdict = session.push_at(&frame.frame()?, t)?;
-            on_event(WatchEvent::Status(Status {
-                session: verdicts.len(),
-                frames: session.frames(),
-                face_found: session.last_frame_had_face(),
-                challenge: session.current_challenge(),
-                elapsed: t,
-            }));
-            if let Some(verdict) = verdict {
-                on_event(WatchEvent::Verdict(&verdict));
-                verdicts.push(verdict);
+            }
+            Ok(Step::End(verdict)) => {
+                if let Some(verdict) = verdict {
+                    on_event(WatchEvent::Verdict(&verdict));
+                    verdicts.push(verdict);
+                }
                 break;
+            }
+            Err((error, verdict)) => {
+                if let Some(verdict) = verdict {
+                    on_event(WatchEvent::Verdict(&verdict));
+                }
+                return Err(error);
             }
         }
     }

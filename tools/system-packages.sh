@@ -2,8 +2,9 @@
 # Installs the Debian/Ubuntu packages liveshade needs when they are missing (as root or
 # through sudo): Mesa's lavapipe (Vulkan) and llvmpipe (GL/EGL) software drivers, which the
 # engine runs on without a GPU, and libclang, which nokhwa's V4L2 bindings (the `camera`
-# feature) generate their code with. Sourced by tools/run.sh and tools/test.sh.
-packages=(mesa-vulkan-drivers libegl1 libgl1-mesa-dri libclang1-14)
+# feature) generate their code with, and Xvfb, xwd and the X11 client libraries winit loads
+# for the preview window test. Sourced by tools/run.sh and tools/test.sh.
+packages=(mesa-vulkan-drivers libegl1 libgl1-mesa-dri libclang1-14 xvfb x11-apps libxcursor1 libxrandr2 libxi6 libxkbcommon-x11-0)
 if command -v dpkg >/dev/null 2>&1; then
     missing=()
     for package in "${packages[@]}"; do

@@ -71,6 +71,12 @@ enum Command {
         fps: f64,
         #[arg(long, default_value = "auto")]
         backend: String,
+        /// Show a preview window: the frame, the face box, the challenge and the verdict.
+        #[arg(long)]
+        window: bool,
+        /// With --window: close it once the frames run out.
+        #[arg(long)]
+        close_when_done: bool,
     },
     /// A liveness session over a folder of frames (sorted by name): one verdict.
     Session {
@@ -190,7 +196,8 @@ fn open_camera(_index: u32, _consent_flag: bool) -> Result<Option<Box<dyn FrameS
     Err(liveshade::Error::Camera { reason: "this build has no camera support (the `camera` feature is off)".into() })
 }
 
-fn watch(camera: u32, frames: Option<PathBuf>, active: bool, consent: bool, json: bool, fps: f64, backend: &str) -> Result<bool, liveshade::Error> {
+#[allow(clippy::too_many_arguments)]
+fn watch(camera: u32, frames: Option<PathBuf>, active: bool, consent: bool, json: bool, fps: f64, backend: &str, window: Option<bool>) -> Result<bool, liveshade::Error> {
     use std::io::Write;
     let mut source: Box<dyn FrameSource> = match frames {
         Some(dir) => Box::new(FolderSource::open(&dir, fps)?),
@@ -206,7 +213,7 @@ fn watch(camera: u32, frames: Option<PathBuf>, active: bool, consent: bool, json
     let options = if active { SessionOptions::active() } else { SessionOptions::passive() };
     let started = std::time::Instant::now();
     let mut frames_seen = 0usize;
-    let result = liveshade::watch::watch(&engine, source.as_mut(), &options, None, |event| match event {
+    let on_event = |event: WatchEvent<'_>| match event {
         WatchEvent::Status(status) => {
             frames_seen += 1;
             if !json {
@@ -230,12 +237,26 @@ fn watch(camera: u32, frames: Option<PathBuf>, active: bool, consent: bool, json
                 println!("{} (score {:.3}; {} frames used, {} rejected): {}", verdict.kind.as_str(), verdict.score, verdict.frames_accepted, verdict.frames_rejected, verdict.reasons.first().map(String::as_str).unwrap_or(""));
             }
         }
-    });
+    };
+    let result = match window {
+        Some(close_when_done) => preview_window(&engine, source, options, close_when_done, on_event),
+        None => liveshade::watch::watch(&engine, source.as_mut(), &options, None, on_event).map(|_| ()),
+    };
     let seconds = started.elapsed().as_secs_f64();
     if !json {
         eprintln!("{frames_seen} frames in {seconds:.1} s ({:.1} frames per second)", frames_seen as f64 / seconds.max(1e-9));
     }
     result.map(|_| true)
+}
+
+#[cfg(feature = "window")]
+fn preview_window(engine: &Engine, source: Box<dyn FrameSource>, options: SessionOptions, close_when_done: bool, on_event: impl FnMut(WatchEvent<'_>)) -> Result<(), liveshade::Error> {
+    liveshade::preview::run(engine, source, options, close_when_done, on_event)
+}
+
+#[cfg(not(feature = "window"))]
+fn preview_window(_: &Engine, _: Box<dyn FrameSource>, _: SessionOptions, _: bool, _: impl FnMut(WatchEvent<'_>)) -> Result<(), liveshade::Error> {
+    Err(liveshade::Error::Gpu { during: "the preview window", message: "this build has no window support (the `window` feature is off)".into() })
 }
 
 fn devices(backend: &str) -> Result<(), liveshade::Error> {
@@ -343,7 +364,9 @@ fn main() -> ExitCode {
         Command::Devices { backend } => devices(&backend).map(|()| true),
         Command::Check { images, json, landmarks, backend, adapter, raw_box } => check(&images, json, landmarks, &backend, adapter, raw_box),
         Command::Session { dir, active, json, fps, backend } => session(&dir, active, json, fps, &backend),
-        Command::Watch { camera, frames, active, consent, json, fps, backend } => watch(camera, frames, active, consent, json, fps, &backend),
+        Command::Watch { camera, frames, active, consent, json, fps, backend, window, close_when_done } => {
+            watch(camera, frames, active, consent, json, fps, &backend, window.then_some(close_when_done))
+        }
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

@@ -177,6 +177,8 @@ struct DeviceHealth {
 /// `Gpu` is `Send + Sync`; the pipelines are compiled and warmed up in [`Gpu::new`], so
 /// nothing is compiled while frames run.
 pub struct Gpu {
+    instance: wgpu::Instance,
+    wgpu_adapter: wgpu::Adapter,
     pub(crate) device: wgpu::Device,
     pub(crate) queue: wgpu::Queue,
     adapter: AdapterSummary,
@@ -246,10 +248,20 @@ impl Gpu {
             usage: wgpu::BufferUsages::STORAGE,
             mapped_at_creation: false,
         });
-        let gpu = Gpu { device, queue, adapter: summary, limits, health, pipelines, pointwise, empty };
+        let gpu = Gpu { instance, wgpu_adapter: adapter, device, queue, adapter: summary, limits, health, pipelines, pointwise, empty };
         gpu.check("compiling the kernels")?;
         gpu.pipelines.warm_up(&gpu)?;
         Ok(gpu)
+    }
+
+    /// A surface on `target` (a window) for this device's instance.
+    pub fn create_surface(&self, target: impl Into<wgpu::SurfaceTarget<'static>>) -> Result<wgpu::Surface<'static>> {
+        self.instance.create_surface(target).map_err(|e| Error::Gpu { during: "creating a window surface", message: e.to_string() })
+    }
+
+    /// The surface's formats and modes on this adapter.
+    pub fn surface_capabilities(&self, surface: &wgpu::Surface<'_>) -> wgpu::SurfaceCapabilities {
+        surface.get_capabilities(&self.wgpu_adapter)
     }
 
     /// The adapter in use.

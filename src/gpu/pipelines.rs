@@ -12,6 +12,8 @@ use crate::gpu::Gpu;
 pub const LINEAR_WORKGROUP_SIZE: u32 = 64;
 
 const COMMON: &str = include_str!("../../shaders/common.wgsl");
+/// Frame access, shared by warp.wgsl and the preview window's shader.
+pub(crate) const FRAME_ACCESS: &str = include_str!("../../shaders/frame.wgsl");
 
 /// A shader family: one WGSL file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -86,7 +88,8 @@ impl Family {
     /// (warp_f64.wgsl extends warp.wgsl).
     pub fn source(self) -> String {
         match self {
-            Family::WarpF64 => format!("{COMMON}\n{}\n{}", Family::Warp.own_source(), self.own_source()),
+            Family::Warp => format!("{COMMON}\n{FRAME_ACCESS}\n{}", self.own_source()),
+            Family::WarpF64 => format!("{COMMON}\n{FRAME_ACCESS}\n{}\n{}", Family::Warp.own_source(), self.own_source()),
             _ => format!("{COMMON}\n{}", self.own_source()),
         }
     }

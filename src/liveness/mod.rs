@@ -197,6 +197,7 @@ pub struct Session<'e> {
     frames: usize,
     last_t: f64,
     last_face: bool,
+    last_box: Option<crate::engine::FaceBox>,
     done: Option<Verdict>,
 }
 
@@ -229,6 +230,7 @@ impl<'e> Session<'e> {
             frames: 0,
             last_t: 0.0,
             last_face: false,
+            last_box: None,
             done: None,
         })
     }
@@ -273,6 +275,7 @@ impl<'e> Session<'e> {
         self.frames += 1;
         self.last_t = t;
         self.last_face = !report.faces.is_empty();
+        self.last_box = report.faces.first().map(|f| f.face_box);
         let turning = matches!(self.current_challenge(), Some(Challenge::TurnLeft | Challenge::TurnRight));
         match quality::assess(report, t, &self.options.quality, self.accepted.last(), turning) {
             Ok(observation) => self.accept(observation),
@@ -389,6 +392,11 @@ impl<'e> Session<'e> {
     /// Whether the last frame pushed showed a face.
     pub fn last_frame_had_face(&self) -> bool {
         self.last_face
+    }
+
+    /// The best face's box in the last frame pushed.
+    pub fn last_face_box(&self) -> Option<crate::engine::FaceBox> {
+        self.last_box
     }
 
     /// Ends the session at once as inconclusive because of `reason` (a camera that vanished).
