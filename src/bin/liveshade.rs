@@ -55,6 +55,9 @@ enum Command {
         /// The camera's index (liveshade devices lists them).
         #[arg(long, default_value_t = 0)]
         camera: u32,
+        /// The camera mode, WIDTHxHEIGHT@FPS (e.g. 640x480@30); the driver's default if absent.
+        #[arg(long)]
+        mode: Option<String>,
         /// Read frames from this folder instead of a camera (sorted by name).
         #[arg(long)]
         frames: Option<PathBuf>,
@@ -77,6 +80,21 @@ enum Command {
         /// With --window: close it once the frames run out.
         #[arg(long)]
         close_when_done: bool,
+    },
+    /// Latency and throughput of the whole pipeline and of each stage, per adapter.
+    Bench {
+        /// all, auto (the preferred adapter), vulkan, metal, dx12 or gl.
+        #[arg(long, default_value = "all")]
+        backend: String,
+        /// Frames to time per adapter.
+        #[arg(long, default_value_t = 50)]
+        frames: usize,
+        /// One JSON object per adapter (DESIGN.md).
+        #[arg(long)]
+        json: bool,
+        /// The image to check (a sample by default).
+        #[arg(long, default_value = "samples/live_T1.jpg")]
+        image: PathBuf,
     },
     /// A liveness session over a folder of frames (sorted by name): one verdict.
     Session {
@@ -178,7 +196,7 @@ fn ask_consent(camera: u32) -> bool {
 }
 
 #[cfg(feature = "camera")]
-fn open_camera(index: u32, consent_flag: bool) -> Result<Option<Box<dyn FrameSource>>, liveshade::Error> {
+fn open_camera(index: u32, mode: Option<(u32, u32, u32)>, consent_flag: bool) -> Result<Option<Box<dyn FrameSource>>, liveshade::Error> {
     use liveshade::camera::{Camera, Consent, list_cameras};
     if list_cameras()?.is_empty() {
         return Err(liveshade::Error::Camera { reason: "no camera found (liveshade devices lists them)".into() });
@@ -187,21 +205,31 @@ fn open_camera(index: u32, consent_flag: bool) -> Result<Option<Box<dyn FrameSou
         return Ok(None);
     }
     // The person said yes (or the operator passed --consent on their behalf).
-    Ok(Some(Box::new(Camera::open(index, None, Consent::given_by_user())?)))
+    Ok(Some(Box::new(Camera::open(index, mode, Consent::given_by_user())?)))
 }
 
 #[cfg(not(feature = "camera"))]
-fn open_camera(_index: u32, _consent_flag: bool) -> Result<Option<Box<dyn FrameSource>>, liveshade::Error> {
+fn open_camera(_index: u32, _mode: Option<(u32, u32, u32)>, _consent_flag: bool) -> Result<Option<Box<dyn FrameSource>>, liveshade::Error> {
     let _ = ask_consent;
     Err(liveshade::Error::Camera { reason: "this build has no camera support (the `camera` feature is off)".into() })
 }
 
+/// "640x480@30" -> (640, 480, 30).
+fn parse_mode(text: Option<&str>) -> Result<Option<(u32, u32, u32)>, liveshade::Error> {
+    let Some(text) = text else { return Ok(None) };
+    let bad = || liveshade::Error::Camera { reason: format!("camera mode {text:?} is not WIDTHxHEIGHT@FPS (e.g. 640x480@30)") };
+    let (size, fps) = text.split_once('@').ok_or_else(bad)?;
+    let (w, h) = size.split_once('x').ok_or_else(bad)?;
+    let number = |s: &str| s.trim().parse::<u32>().map_err(|_| bad());
+    Ok(Some((number(w)?, number(h)?, number(fps)?)))
+}
+
 #[allow(clippy::too_many_arguments)]
-fn watch(camera: u32, frames: Option<PathBuf>, active: bool, consent: bool, json: bool, fps: f64, backend: &str, window: Option<bool>) -> Result<bool, liveshade::Error> {
+fn watch(camera: u32, mode: Option<(u32, u32, u32)>, frames: Option<PathBuf>, active: bool, consent: bool, json: bool, fps: f64, backend: &str, window: Option<bool>) -> Result<bool, liveshade::Error> {
     use std::io::Write;
     let mut source: Box<dyn FrameSource> = match frames {
         Some(dir) => Box::new(FolderSource::open(&dir, fps)?),
-        None => match open_camera(camera, consent)? {
+        None => match open_camera(camera, mode, consent)? {
             Some(source) => source,
             None => {
                 eprintln!("liveshade: no consent, the camera stays closed");
@@ -257,6 +285,97 @@ fn preview_window(engine: &Engine, source: Box<dyn FrameSource>, options: Sessio
 #[cfg(not(feature = "window"))]
 fn preview_window(_: &Engine, _: Box<dyn FrameSource>, _: SessionOptions, _: bool, _: impl FnMut(WatchEvent<'_>)) -> Result<(), liveshade::Error> {
     Err(liveshade::Error::Gpu { during: "the preview window", message: "this build has no window support (the `window` feature is off)".into() })
+}
+
+fn median_p99(values: &mut [f64]) -> (f64, f64) {
+    values.sort_by(f64::total_cmp);
+    let at = |q: f64| values[((values.len() - 1) as f64 * q).round() as usize];
+    (at(0.5), at(0.99))
+}
+
+fn bench(backend: &str, frames: usize, json: bool, image: &std::path::Path) -> Result<bool, liveshade::Error> {
+    let frames = frames.max(1);
+    let image = DecodedImage::open(image)?;
+    let frame = image.frame()?;
+    let adapters: Vec<_> = match backend {
+        "all" => list_adapters(),
+        other => {
+            let wanted: Backend = other.parse()?;
+            list_adapters().into_iter().filter(|a| wanted == Backend::Auto || a.backend == wanted).take(if wanted == Backend::Auto { 1 } else { usize::MAX }).collect()
+        }
+    };
+    if adapters.is_empty() {
+        return Err(liveshade::Error::NoAdapter { backend: backend.parse().unwrap_or_default(), name_filter: None, available: Vec::new() });
+    }
+    if !json {
+        println!("{:<40} {:<7} {:<5} {:>14} {:>14} {:>7} {:>8} {:>5} {:>8}  stages (median ms)", "adapter", "backend", "timer", "end-to-end ms", "p99 ms", "fps", "cpu ms", "disp", "MiB");
+    }
+    for adapter in adapters {
+        let options = EngineOptions { gpu: GpuOptions { backend: adapter.backend, adapter_name: Some(adapter.name.clone()), ..Default::default() }, ..Default::default() };
+        let engine = Engine::new(options)?;
+        for _ in 0..3 {
+            engine.check(&frame)?;
+        }
+        let progress = (!json).then(|| {
+            let bar = indicatif::ProgressBar::new((2 * frames) as u64);
+            bar.set_message(format!("{} ({})", adapter.name, adapter.backend));
+            bar
+        });
+        let (mut total, mut cpu) = (Vec::with_capacity(frames), Vec::with_capacity(frames));
+        let mut stages: [Vec<f64>; 3] = Default::default();
+        for _ in 0..frames {
+            let t = engine.check(&frame)?.timings;
+            total.push(t.total_ms);
+            cpu.push(t.upload_ms + t.record_ms + t.readback_ms);
+            if let Some(bar) = &progress {
+                bar.inc(1);
+            }
+        }
+        for _ in 0..frames {
+            for (times, ms) in stages.iter_mut().zip(engine.time_stages(&frame)?) {
+                times.push(ms);
+            }
+            if let Some(bar) = &progress {
+                bar.inc(1);
+            }
+        }
+        if let Some(bar) = progress {
+            bar.finish_and_clear();
+        }
+        let (median, p99) = median_p99(&mut total);
+        let (cpu_median, _) = median_p99(&mut cpu);
+        let stage_stats: Vec<(&str, (f64, f64))> = liveshade::engine::Stage::ALL.iter().zip(stages.iter_mut()).map(|(s, v)| (s.name(), median_p99(v))).collect();
+        let memory = engine.frame_memory_bytes() as f64 / (1024.0 * 1024.0);
+        if json {
+            let stage_json: serde_json::Map<String, serde_json::Value> = stage_stats.iter().map(|(n, (m, p))| (n.to_string(), json!({"median": m, "p99": p}))).collect();
+            println!(
+                "{}",
+                json!({
+                    "adapter": adapter.name, "backend": adapter.backend.to_string(), "timer": "wall",
+                    "end_to_end_ms": {"median": median, "p99": p99},
+                    "fps_sequential": 1000.0 / median, "fps_pipelined": null,
+                    "cpu_ms_per_frame": cpu_median, "dispatches_per_frame": engine.dispatches_per_check(),
+                    "frame_memory_mib": memory, "frames": frames, "stages": stage_json,
+                })
+            );
+        } else {
+            let stage_text: Vec<String> = stage_stats.iter().map(|(n, (m, _))| format!("{n} {m:.1}")).collect();
+            println!(
+                "{:<40} {:<7} {:<5} {:>14.2} {:>14.2} {:>7.1} {:>8.3} {:>5} {:>8.1}  {}",
+                adapter.name.chars().take(40).collect::<String>(),
+                adapter.backend.to_string(),
+                "wall",
+                median,
+                p99,
+                1000.0 / median,
+                cpu_median,
+                engine.dispatches_per_check(),
+                memory,
+                stage_text.join(", ")
+            );
+        }
+    }
+    Ok(true)
 }
 
 fn devices(backend: &str) -> Result<(), liveshade::Error> {
@@ -364,9 +483,9 @@ fn main() -> ExitCode {
         Command::Devices { backend } => devices(&backend).map(|()| true),
         Command::Check { images, json, landmarks, backend, adapter, raw_box } => check(&images, json, landmarks, &backend, adapter, raw_box),
         Command::Session { dir, active, json, fps, backend } => session(&dir, active, json, fps, &backend),
-        Command::Watch { camera, frames, active, consent, json, fps, backend, window, close_when_done } => {
-            watch(camera, frames, active, consent, json, fps, &backend, window.then_some(close_when_done))
-        }
+        Command::Bench { backend, frames, json, image } => bench(&backend, frames, json, &image),
+        Command::Watch { camera, mode, frames, active, consent, json, fps, backend, window, close_when_done } => parse_mode(mode.as_deref())
+            .and_then(|mode| watch(camera, mode, frames, active, consent, json, fps, &backend, window.then_some(close_when_done))),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

@@ -100,6 +100,29 @@ struct GeometryParams {
     _padding: u32,
 }
 
+/// The three stages of a check, as `liveshade bench` times them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    /// Letterbox, BlazeFace, decoding and NMS, face quality, the regions.
+    Detection,
+    /// The Face Mesh warp, Face Mesh, the landmark projection.
+    Landmarks,
+    /// The two crops, MiniFASNetV2 and V1SE.
+    Liveness,
+}
+
+impl Stage {
+    pub const ALL: [Stage; 3] = [Stage::Detection, Stage::Landmarks, Stage::Liveness];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Detection => "detection",
+            Stage::Landmarks => "landmarks",
+            Stage::Liveness => "liveness",
+        }
+    }
+}
+
 /// One of the four resampling dispatches that read the frame.
 struct Resample {
     kernel: Kernel,
@@ -216,6 +239,34 @@ impl Engine {
             dirty.push("readback".to_string());
         }
         Ok(dirty)
+    }
+
+    /// Times each stage of a check on `frame` alone: the frame is uploaded once, each stage
+    /// is submitted and waited for on its own (wall clock, milliseconds, in `Stage::ALL`
+    /// order), then everything is erased. For `liveshade bench`.
+    pub fn time_stages(&self, frame: &Frame<'_>) -> Result<[f64; 3]> {
+        let mut state = self.state.lock().map_err(|_| Error::Gpu { during: "timing", message: "engine lock poisoned".into() })?;
+        let options = self.options.clone();
+        let used = state.upload(&self.gpu, &options, frame)?;
+        let mut times = [0.0; 3];
+        let timed = (|| {
+            for (i, stage) in Stage::ALL.into_iter().enumerate() {
+                let mut encoder = self.gpu.encoder(stage.name());
+                {
+                    let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some(stage.name()), timestamp_writes: None });
+                    state.record_stage(stage, &mut pass);
+                }
+                let start = Instant::now();
+                self.gpu.submit_and_wait(encoder)?;
+                times[i] = start.elapsed().as_secs_f64() * 1e3;
+            }
+            Ok::<(), Error>(())
+        })();
+        let mut encoder = self.gpu.encoder("erase");
+        state.arena.record_clear(&mut encoder);
+        encoder.clear_buffer(&state.frame, 0, Some(used));
+        self.gpu.submit_and_wait(encoder)?;
+        timed.map(|()| times)
     }
 
     /// Dispatches recorded per check.
@@ -414,24 +465,39 @@ impl State {
         Ok(padded)
     }
 
+    /// Records one stage of a check into `pass`.
+    fn record_stage(&self, stage: Stage, pass: &mut wgpu::ComputePass<'_>) {
+        match stage {
+            Stage::Detection => {
+                self.resample_dispatches[0].record(pass);
+                self.blazeface.graph().record(pass);
+                self.detect.record(pass);
+                self.face_quality.record(pass);
+                self.face_regions.record(pass);
+            }
+            Stage::Landmarks => {
+                if let Some(face_warp) = &self.face_warp {
+                    face_warp.record(pass);
+                }
+                self.resample_dispatches[1].record(pass);
+                self.facemesh.graph().record(pass);
+                self.project_landmarks.record(pass);
+            }
+            Stage::Liveness => {
+                self.resample_dispatches[2].record(pass);
+                self.resample_dispatches[3].record(pass);
+                self.v2.graph().record(pass);
+                self.v1se.graph().record(pass);
+            }
+        }
+    }
+
     fn record(&self, encoder: &mut wgpu::CommandEncoder) {
         {
             let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("check"), timestamp_writes: None });
-            self.resample_dispatches[0].record(&mut pass);
-            self.blazeface.graph().record(&mut pass);
-            self.detect.record(&mut pass);
-            self.face_quality.record(&mut pass);
-            self.face_regions.record(&mut pass);
-            if let Some(face_warp) = &self.face_warp {
-                face_warp.record(&mut pass);
+            for stage in Stage::ALL {
+                self.record_stage(stage, &mut pass);
             }
-            self.resample_dispatches[1].record(&mut pass);
-            self.facemesh.graph().record(&mut pass);
-            self.project_landmarks.record(&mut pass);
-            self.resample_dispatches[2].record(&mut pass);
-            self.resample_dispatches[3].record(&mut pass);
-            self.v2.graph().record(&mut pass);
-            self.v1se.graph().record(&mut pass);
         }
         let copies: [(&wgpu::Buffer, u64, u64); 7] = [
             (&self.detections, READ_DETECTIONS, DETECTION_FLOATS as u64 * 4),
