@@ -73,3 +73,20 @@ fn watch_without_a_camera_is_a_clear_error_and_runs_over_a_folder() {
     let verdicts: Vec<serde_json::Value> = String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert!(!verdicts.is_empty());
 }
+
+#[test]
+fn bench_reports_the_documented_fields_per_adapter() {
+    let out = liveshade(&["bench", "--json", "--frames", "2", "--backend", "vulkan"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rows: Vec<serde_json::Value> = String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(!rows.is_empty());
+    for row in rows {
+        assert_eq!(row["backend"], "vulkan");
+        assert_eq!(row["timer"], "wall");
+        assert!(row["end_to_end_ms"]["median"].as_f64().unwrap() > 0.0);
+        assert!(row["dispatches_per_frame"].as_u64().unwrap() > 100);
+        for stage in ["detection", "landmarks", "liveness"] {
+            assert!(row["stages"][stage]["median"].as_f64().unwrap() > 0.0, "{stage}");
+        }
+    }
+}
