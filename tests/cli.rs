@@ -83,6 +83,7 @@ fn bench_reports_the_documented_fields_per_adapter() {
     for row in rows {
         assert_eq!(row["backend"], "vulkan");
         assert_eq!(row["timer"], "wall");
+        assert!(row["stage_timer"] == "gpu" || row["stage_timer"] == "wall");
         assert!(row["end_to_end_ms"]["median"].as_f64().unwrap() > 0.0);
         assert!(row["dispatches_per_frame"].as_u64().unwrap() > 100);
         for stage in ["detection", "landmarks", "liveness"] {

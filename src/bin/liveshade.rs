@@ -323,6 +323,7 @@ fn bench(backend: &str, frames: usize, json: bool, image: &std::path::Path) -> R
         });
         let (mut total, mut cpu) = (Vec::with_capacity(frames), Vec::with_capacity(frames));
         let mut stages: [Vec<f64>; 3] = Default::default();
+        let mut stage_timer = "wall";
         for _ in 0..frames {
             let t = engine.check(&frame)?.timings;
             total.push(t.total_ms);
@@ -332,8 +333,10 @@ fn bench(backend: &str, frames: usize, json: bool, image: &std::path::Path) -> R
             }
         }
         for _ in 0..frames {
-            for (times, ms) in stages.iter_mut().zip(engine.time_stages(&frame)?) {
-                times.push(ms);
+            let (times, gpu_timer) = engine.time_stages(&frame)?;
+            stage_timer = if gpu_timer { "gpu" } else { "wall" };
+            for (series, ms) in stages.iter_mut().zip(times) {
+                series.push(ms);
             }
             if let Some(bar) = &progress {
                 bar.inc(1);
@@ -351,7 +354,7 @@ fn bench(backend: &str, frames: usize, json: bool, image: &std::path::Path) -> R
             println!(
                 "{}",
                 json!({
-                    "adapter": adapter.name, "backend": adapter.backend.to_string(), "timer": "wall",
+                    "adapter": adapter.name, "backend": adapter.backend.to_string(), "timer": "wall", "stage_timer": stage_timer,
                     "end_to_end_ms": {"median": median, "p99": p99},
                     "fps_sequential": 1000.0 / median, "fps_pipelined": null,
                     "cpu_ms_per_frame": cpu_median, "dispatches_per_frame": engine.dispatches_per_check(),
@@ -359,7 +362,7 @@ fn bench(backend: &str, frames: usize, json: bool, image: &std::path::Path) -> R
                 })
             );
         } else {
-            let stage_text: Vec<String> = stage_stats.iter().map(|(n, (m, _))| format!("{n} {m:.1}")).collect();
+            let stage_text: Vec<String> = stage_stats.iter().map(|(n, (m, _))| format!("{n} {m:.1}")).chain([format!("({stage_timer} timer)")]).collect();
             println!(
                 "{:<40} {:<7} {:<5} {:>14.2} {:>14.2} {:>7.1} {:>8.3} {:>5} {:>8.1}  {}",
                 adapter.name.chars().take(40).collect::<String>(),

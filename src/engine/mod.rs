@@ -242,31 +242,68 @@ impl Engine {
     }
 
     /// Times each stage of a check on `frame` alone: the frame is uploaded once, each stage
-    /// is submitted and waited for on its own (wall clock, milliseconds, in `Stage::ALL`
-    /// order), then everything is erased. For `liveshade bench`.
-    pub fn time_stages(&self, frame: &Frame<'_>) -> Result<[f64; 3]> {
+    /// is recorded in its own compute pass, then everything is erased. With TIMESTAMP_QUERY
+    /// the times are the GPU's own timestamps at each pass's start and end (`gpu` true);
+    /// otherwise each stage is submitted alone and timed by the wall clock. Milliseconds in
+    /// `Stage::ALL` order. For `liveshade bench`.
+    pub fn time_stages(&self, frame: &Frame<'_>) -> Result<([f64; 3], bool)> {
         let mut state = self.state.lock().map_err(|_| Error::Gpu { during: "timing", message: "engine lock poisoned".into() })?;
         let options = self.options.clone();
         let used = state.upload(&self.gpu, &options, frame)?;
-        let mut times = [0.0; 3];
-        let timed = (|| {
-            for (i, stage) in Stage::ALL.into_iter().enumerate() {
-                let mut encoder = self.gpu.encoder(stage.name());
-                {
-                    let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some(stage.name()), timestamp_writes: None });
-                    state.record_stage(stage, &mut pass);
-                }
-                let start = Instant::now();
-                self.gpu.submit_and_wait(encoder)?;
-                times[i] = start.elapsed().as_secs_f64() * 1e3;
-            }
-            Ok::<(), Error>(())
-        })();
+        let gpu_timer = self.gpu.device().features().contains(wgpu::Features::TIMESTAMP_QUERY);
+        let timed = if gpu_timer { self.time_stages_gpu(&state) } else { self.time_stages_wall(&state) };
         let mut encoder = self.gpu.encoder("erase");
         state.arena.record_clear(&mut encoder);
         encoder.clear_buffer(&state.frame, 0, Some(used));
         self.gpu.submit_and_wait(encoder)?;
-        timed.map(|()| times)
+        timed.map(|times| (times, gpu_timer))
+    }
+
+    fn time_stages_wall(&self, state: &State) -> Result<[f64; 3]> {
+        let mut times = [0.0; 3];
+        for (i, stage) in Stage::ALL.into_iter().enumerate() {
+            let mut encoder = self.gpu.encoder(stage.name());
+            {
+                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some(stage.name()), timestamp_writes: None });
+                state.record_stage(stage, &mut pass);
+            }
+            let start = Instant::now();
+            self.gpu.submit_and_wait(encoder)?;
+            times[i] = start.elapsed().as_secs_f64() * 1e3;
+        }
+        Ok(times)
+    }
+
+    fn time_stages_gpu(&self, state: &State) -> Result<[f64; 3]> {
+        let device = self.gpu.device();
+        let count = 2 * Stage::ALL.len() as u32;
+        let queries = device.create_query_set(&wgpu::QuerySetDescriptor { label: Some("stage timestamps"), ty: wgpu::QueryType::Timestamp, count });
+        let resolved = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("stage timestamps"),
+            size: count as u64 * 8,
+            usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: false,
+        });
+        let mut encoder = self.gpu.encoder("timed stages");
+        for (i, stage) in Stage::ALL.into_iter().enumerate() {
+            let writes = wgpu::ComputePassTimestampWrites {
+                query_set: &queries,
+                beginning_of_pass_write_index: Some(2 * i as u32),
+                end_of_pass_write_index: Some(2 * i as u32 + 1),
+            };
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some(stage.name()), timestamp_writes: Some(writes) });
+            state.record_stage(stage, &mut pass);
+        }
+        encoder.resolve_query_set(&queries, 0..count, &resolved, 0);
+        self.gpu.submit_and_wait(encoder)?;
+        let bytes = self.gpu.read_buffer(&resolved)?;
+        let ticks: Vec<u64> = bytes.chunks_exact(8).map(|b| u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])).collect();
+        let period_ns = self.gpu.queue().get_timestamp_period() as f64;
+        let mut times = [0.0; 3];
+        for (i, time) in times.iter_mut().enumerate() {
+            *time = ticks[2 * i + 1].saturating_sub(ticks[2 * i]) as f64 * period_ns / 1e6;
+        }
+        Ok(times)
     }
 
     /// Dispatches recorded per check.
