@@ -31,10 +31,10 @@ impl Label {
 /// prediction = softmax(V2) + softmax(V1SE), label = argmax, class 1 = live.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Liveness {
-    /// The ensemble's live probability: (V2[1] + V1SE[1]) / 2.
+    /// The ensemble's live probability: `(V2[1] + V1SE[1]) / 2`.
     pub live: f32,
     pub label: Label,
-    /// prediction[label] / 2, as test.py prints it.
+    /// `prediction[label] / 2`, as test.py prints it.
     pub score: f32,
     pub minifasnet_v2: [f32; 3],
     pub minifasnet_v1se: [f32; 3],

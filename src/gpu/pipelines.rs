@@ -1,7 +1,7 @@
 //! Every compute pipeline of the library, compiled once per device.
 //!
 //! The kernel set is closed (one [`Kernel`] per entry point and specialisation), so the
-//! cache is a table built eagerly in [`PipelineCache::new`]; looking a pipeline up is an
+//! cache is a table built eagerly when the device is created; looking a pipeline up is an
 //! index, with no lock and no compilation on the frame path.
 
 use crate::error::{Error, Result};

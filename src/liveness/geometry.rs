@@ -11,7 +11,7 @@
 
 use super::landmarks::{NOSE, PLANE, Point, interocular};
 
-/// 3x3 homography, row-major, h[8] = 1.
+/// 3x3 homography, row-major, `h[8] = 1`.
 pub type Homography = [f64; 9];
 
 /// Least-squares homography mapping `from` to `to` (DLT with Hartley normalisation),

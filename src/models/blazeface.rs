@@ -81,7 +81,7 @@ impl BlazeFace {
 }
 
 /// The model's two outputs assembled from the head tensors as TFLite's RESHAPE +
-/// CONCATENATION do (ARCHITECTURES.md 1.2): (regressors [896 x 16], classificators [896]).
+/// CONCATENATION do (ARCHITECTURES.md 1.2): (regressors `[896 x 16]`, classificators `[896]`).
 pub fn assemble_outputs(heads: &[HostTensor; 4]) -> (Vec<f32>, Vec<f32>) {
     let [classifier8, regressor8, classifier16, regressor16] = heads;
     let mut scores = classifier8.data.clone();

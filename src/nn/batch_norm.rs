@@ -15,7 +15,7 @@ pub struct BatchNorm<'a> {
 }
 
 /// Folds `bn` into a convolution or linear layer with `out` output channels whose
-/// weights are laid out output-major ([out][...]):
+/// weights are laid out output-major (`[out][...]`):
 /// `BN(W x + b) = (W * g) x + (b - mean) * g + beta` with `g = weight / sqrt(var + eps)`.
 /// Computed in f64, returned as f32 (weights, bias).
 pub fn fold_batch_norm(weights: &[f32], bias: Option<&[f32]>, out: usize, bn: &BatchNorm<'_>) -> Result<(Vec<f32>, Vec<f32>)> {

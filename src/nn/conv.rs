@@ -154,7 +154,7 @@ pub struct GeneralConv {
 const DENSE_PIXELS: u64 = 4;
 
 impl GeneralConv {
-    /// `weights` are OIHW: [out][in / groups][kernel_h][kernel_w] (PyTorch's layout and
+    /// `weights` are OIHW: `[out][in / groups][kernel_h][kernel_w]` (PyTorch's layout and
     /// that of weights/).
     pub fn new(gpu: &Gpu, desc: Conv2dDesc, weights: &[f32], bias: Option<&[f32]>, activation: Activation) -> Result<Self> {
         desc.validate()?;

@@ -31,7 +31,7 @@ pub struct Dense {
 }
 
 impl Dense {
-    /// `input` is the shape of one item (its batch is ignored); `weights` are [out][h*w*c].
+    /// `input` is the shape of one item (its batch is ignored); `weights` are `[out][h*w*c]`.
     pub fn new(gpu: &Gpu, input: Shape, out_features: u32, weights: &[f32], bias: Option<&[f32]>, activation: Activation) -> Result<Self> {
         let input = input.with_batch(1);
         input.check_not_empty("dense")?;

@@ -42,7 +42,7 @@ impl Depthwise {
         matches!(kernel_size, 3 | 5)
     }
 
-    /// `weights` are [channels][1][k][k] (PyTorch's depthwise layout, that of weights/).
+    /// `weights` are `[channels][1][k][k]` (PyTorch's depthwise layout, that of weights/).
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         gpu: &Gpu,

@@ -5,7 +5,7 @@
 //! Kernel families and their WGSL files: [`conv`] (shaders/conv.wgsl), [`depthwise`]
 //! (depthwise.wgsl), [`pointwise`] (pointwise.wgsl), [`pool`] (pool.wgsl), [`elementwise`]
 //! (elementwise.wgsl), [`dense`] (dense.wgsl), [`separable`] (separable.wgsl: a whole
-//! depthwise-separable residual block); [`reference`] is the CPU twin of each.
+//! depthwise-separable residual block); [`reference`](mod@reference) is the CPU twin of each.
 
 pub mod batch_norm;
 pub mod conv;

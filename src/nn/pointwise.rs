@@ -92,7 +92,7 @@ pub struct Pointwise {
 }
 
 impl Pointwise {
-    /// `weights` are [out][in] (a 1x1 OIHW kernel). The variant is the adapter's default.
+    /// `weights` are `[out][in]` (a 1x1 OIHW kernel). The variant is the adapter's default.
     pub fn new(gpu: &Gpu, in_channels: u32, out_channels: u32, weights: &[f32], bias: Option<&[f32]>, activation: Activation) -> Result<Self> {
         if in_channels == 0 || out_channels == 0 {
             return Err(Error::shape("pointwise", format!("zero channels ({in_channels} -> {out_channels})")));

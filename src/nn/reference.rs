@@ -61,7 +61,7 @@ pub fn conv2d(
     Ok(out)
 }
 
-/// 1x1 convolution with weights [out][in].
+/// 1x1 convolution with weights `[out][in]`.
 pub fn pointwise(
     input: &HostTensor,
     out_channels: u32,
@@ -160,7 +160,7 @@ pub fn channel_scale(input: &HostTensor, scale: &HostTensor, residual: Option<&H
     out
 }
 
-/// Dense layer over the (h, w, c) flattening of each batch item; weights [out][h*w*c].
+/// Dense layer over the (h, w, c) flattening of each batch item; weights `[out][h*w*c]`.
 pub fn dense(input: &HostTensor, out_features: u32, weights: &[f32], bias: Option<&[f32]>, activation: &Activation) -> HostTensor {
     let features = (input.shape.len() / input.shape.batch as u64) as usize;
     let mut out = HostTensor::zeros(Shape::new(1, 1, out_features).with_batch(input.shape.batch));

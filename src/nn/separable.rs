@@ -33,8 +33,8 @@ struct SeparableParams {
     weight_c4: u32,
 }
 
-/// The weights of one block, as in weights/: depthwise [C,1,3,3] + [C], pointwise
-/// [out, C] (1x1 OIHW) + [out].
+/// The weights of one block, as in weights/: depthwise `[C,1,3,3]` + `[C]`, pointwise
+/// `[out, C]` (1x1 OIHW) + `[out]`.
 pub struct SeparableWeights<'a> {
     pub depthwise: &'a [f32],
     pub depthwise_bias: &'a [f32],
