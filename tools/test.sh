@@ -4,7 +4,8 @@
 # 1. Installs what is missing (tools/system-packages.sh): Mesa's lavapipe (Vulkan) and
 #    llvmpipe (GL/EGL) drivers the GPU tests run on, libclang for the camera bindings.
 # 2. Checks that no HTTP client is in the library's dependency tree (PRIVACY.md).
-# 3. Runs the whole suite on Vulkan, then the GPU tests again on GL, so both stay working.
+# 3. Runs the whole suite on Vulkan, builds the library without its optional features and
+#    the documentation without warnings, then the GPU tests again on GL.
 #
 # A GPU test that finds no adapter fails; none passes by skipping.
 set -euo pipefail
@@ -23,8 +24,11 @@ fi
 echo "== tests on Vulkan"
 WGPU_BACKEND=vulkan cargo test --locked
 
-echo "== the library without the camera feature"
+echo "== the library without the camera and window features"
 cargo build --locked --lib --no-default-features
+
+echo "== documentation builds without warnings"
+RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps --quiet
 
 echo "== GPU tests on GL"
 WGPU_BACKEND=gl cargo test --locked --test kernels --test runtime --test networks --test engine --test session --test watch
