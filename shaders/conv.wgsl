@@ -126,3 +126,68 @@ fn conv2d_dense(@builtin(global_invocation_id) id: vec3<u32>,
         output[pixel * out_c4 + c4] = finish(sum[p], bias, skip, slope, params.activation, c4, params.out_c);
     }
 }
+
+// conv2d_dense with every output channel group of 4 neighbouring pixels in one invocation
+// (up to WIDE_C4 groups = 32 channels): each input value is loaded once for all outputs.
+// The stems of all three networks fit (24, 16, 32 channels); chosen on CPU adapters, where
+// the 4 x 8 accumulators are plain memory (src/nn/conv.rs).
+const WIDE_C4: u32 = 8u;
+
+@compute @workgroup_size(64)
+fn conv2d_dense_wide(@builtin(global_invocation_id) id: vec3<u32>,
+                     @builtin(num_workgroups) workgroups: vec3<u32>) {
+    let index = linear_index(id, workgroups);
+    let out_c4 = (params.out_c + 3u) / 4u;
+    let in_c4 = (params.in_c + 3u) / 4u;
+    let column_groups = (params.out_w + DENSE_PIXELS - 1u) / DENSE_PIXELS;
+    if (index >= params.batch * params.out_h * column_groups) { return; }
+    let column_group = index % column_groups;
+    let row = index / column_groups;
+    let oy = row % params.out_h;
+    let n = row / params.out_h;
+    let ox0 = column_group * DENSE_PIXELS;
+
+    var sum: array<vec4<f32>, 32>;      // [pixel][channel group], DENSE_PIXELS x WIDE_C4
+    for (var ky = 0u; ky < params.kernel_h; ky++) {
+        let iy = i32(oy * params.stride_h + ky) - i32(params.pad_top);
+        if (iy < 0 || iy >= i32(params.in_h)) { continue; }
+        let row_base = (n * params.in_h + u32(iy)) * params.in_w;
+        for (var kx = 0u; kx < params.kernel_w; kx++) {
+            let tap = (ky * params.kernel_w + kx) * in_c4 * 4u;
+            for (var k4 = 0u; k4 < in_c4; k4++) {
+                var a: array<vec4<f32>, DENSE_PIXELS>;
+                for (var p = 0u; p < DENSE_PIXELS; p++) {
+                    let ix = i32((ox0 + p) * params.stride_w + kx) - i32(params.pad_left);
+                    if (ix >= 0 && ix < i32(params.in_w)) {
+                        a[p] = input_groups[(row_base + u32(ix)) * in_c4 + k4];
+                    }
+                }
+                let w = (tap + k4 * 4u) * out_c4;
+                for (var c4 = 0u; c4 < out_c4; c4++) {
+                    let w0 = weights_hwio[w + c4];
+                    let w1 = weights_hwio[w + out_c4 + c4];
+                    let w2 = weights_hwio[w + 2u * out_c4 + c4];
+                    let w3 = weights_hwio[w + 3u * out_c4 + c4];
+                    for (var p = 0u; p < DENSE_PIXELS; p++) {
+                        let s = p * WIDE_C4 + c4;
+                        sum[s] = fma(vec4<f32>(a[p].x), w0, fma(vec4<f32>(a[p].y), w1,
+                                 fma(vec4<f32>(a[p].z), w2, fma(vec4<f32>(a[p].w), w3, sum[s]))));
+                    }
+                }
+            }
+        }
+    }
+    let base = slope_base(params.out_c);
+    let residual_c4 = (params.residual_c + 3u) / 4u;
+    for (var p = 0u; p < DENSE_PIXELS; p++) {
+        let ox = ox0 + p;
+        if (ox >= params.out_w) { break; }
+        let pixel = row * params.out_w + ox;
+        for (var c4 = 0u; c4 < out_c4; c4++) {
+            var skip = vec4<f32>(0.0);
+            if (c4 < residual_c4) { skip = residual[pixel * residual_c4 + c4]; }
+            output[pixel * out_c4 + c4] = finish(sum[p * WIDE_C4 + c4], channel_params[c4], skip,
+                                                 channel_params[base + c4], params.activation, c4, params.out_c);
+        }
+    }
+}

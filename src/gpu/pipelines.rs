@@ -109,6 +109,7 @@ use Slot::{Read, ReadWrite, Uniform};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Kernel {
     Conv2dDense,
+    Conv2dDenseWide,
     Conv2dGrouped,
     Depthwise3x3,
     Depthwise5x5,
@@ -156,8 +157,9 @@ const POOL_SLOTS: &[(u32, Slot)] = &[(0, Uniform), (1, Read), (2, ReadWrite)];
 const DENSE_SLOTS: &[(u32, Slot)] = &[(0, Uniform), (1, Read), (2, Read), (3, Read), (4, ReadWrite)];
 
 impl Kernel {
-    pub const ALL: [Kernel; 23] = [
+    pub const ALL: [Kernel; 24] = [
         Kernel::Conv2dDense,
+        Kernel::Conv2dDenseWide,
         Kernel::Conv2dGrouped,
         Kernel::Depthwise3x3,
         Kernel::Depthwise5x5,
@@ -184,7 +186,7 @@ impl Kernel {
 
     pub fn family(self) -> Family {
         match self {
-            Kernel::Conv2dDense | Kernel::Conv2dGrouped => Family::Conv,
+            Kernel::Conv2dDense | Kernel::Conv2dDenseWide | Kernel::Conv2dGrouped => Family::Conv,
             Kernel::Depthwise3x3 | Kernel::Depthwise5x5 => Family::Depthwise,
             Kernel::PointwiseNaive | Kernel::PointwiseBlocked | Kernel::PointwiseTiled => {
                 Family::Pointwise
@@ -203,6 +205,7 @@ impl Kernel {
     pub fn entry_point(self) -> &'static str {
         match self {
             Kernel::Conv2dDense => "conv2d_dense",
+            Kernel::Conv2dDenseWide => "conv2d_dense_wide",
             Kernel::Conv2dGrouped => "conv2d_grouped",
             Kernel::Depthwise3x3 | Kernel::Depthwise5x5 => "depthwise",
             Kernel::PointwiseNaive => "pointwise_naive",
@@ -239,7 +242,7 @@ impl Kernel {
     /// (binding, slot) of group 0, parameters first, then the buffers in the launcher's order.
     pub fn slots(self) -> &'static [(u32, Slot)] {
         match self.family() {
-            Family::Conv if self == Kernel::Conv2dDense => CONV_DENSE_SLOTS,
+            Family::Conv if matches!(self, Kernel::Conv2dDense | Kernel::Conv2dDenseWide) => CONV_DENSE_SLOTS,
             Family::Conv | Family::Depthwise | Family::Elementwise => CONV_SLOTS,
             Family::Pointwise if self == Kernel::PointwiseNaive => NAIVE_SLOTS,
             Family::Pointwise => CONV_SLOTS,
