@@ -213,8 +213,7 @@ impl Engine {
 
     fn check_frame(&self, frame: &Frame<'_>, landmarks: bool) -> Result<Report> {
         let mut state = self.state.lock().map_err(|_| Error::Gpu { during: "check", message: "engine lock poisoned".into() })?;
-        let options = EngineOptions { landmarks, ..self.options.clone() };
-        let result = state.check(&self.gpu, &options, frame);
+        let result = state.check(&self.gpu, &self.options, landmarks, frame);
         if result.is_err() {
             state.erase(&self.gpu);
         }
@@ -248,8 +247,7 @@ impl Engine {
     /// `Stage::ALL` order. For `liveshade bench`.
     pub fn time_stages(&self, frame: &Frame<'_>) -> Result<([f64; 3], bool)> {
         let mut state = self.state.lock().map_err(|_| Error::Gpu { during: "timing", message: "engine lock poisoned".into() })?;
-        let options = self.options.clone();
-        let used = state.upload(&self.gpu, &options, frame)?;
+        let used = state.upload(&self.gpu, &self.options, frame)?;
         let gpu_timer = self.gpu.device().features().contains(wgpu::Features::TIMESTAMP_QUERY);
         let timed = if gpu_timer { self.time_stages_gpu(&state) } else { self.time_stages_wall(&state) };
         let mut encoder = self.gpu.encoder("erase");
@@ -550,7 +548,7 @@ impl State {
         }
     }
 
-    fn check(&mut self, gpu: &Gpu, options: &EngineOptions, frame: &Frame<'_>) -> Result<Report> {
+    fn check(&mut self, gpu: &Gpu, options: &EngineOptions, landmarks: bool, frame: &Frame<'_>) -> Result<Report> {
         let start = Instant::now();
         let used = self.upload(gpu, options, frame)?;
         let uploaded = Instant::now();
@@ -565,7 +563,7 @@ impl State {
         gpu.wait(Some(index), "a check")?;
         let finished = Instant::now();
         let bytes = map_read(gpu, &self.readback)?;
-        let mut report = parse(&bytes, frame.width(), frame.height(), options.landmarks)?;
+        let mut report = parse(&bytes, frame.width(), frame.height(), landmarks)?;
         drop(bytes);
         self.clear_readback(gpu)?;
         let done = Instant::now();
