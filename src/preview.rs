@@ -115,13 +115,7 @@ impl Renderer {
             self.frame = preview_frame_buffer(device, padded);
             self.bind_group = bind(device, &self.layout, &self.params, &self.frame);
         }
-        let aligned = bytes.len() / 4 * 4;
-        engine.gpu().queue().write_buffer(&self.frame, 0, &bytes[..aligned]);
-        if aligned < bytes.len() {
-            let mut tail = [0u8; 4];
-            tail[..bytes.len() - aligned].copy_from_slice(&bytes[aligned..]);
-            engine.gpu().queue().write_buffer(&self.frame, aligned as u64, &tail);
-        }
+        engine.gpu().write_bytes(&self.frame, bytes);
     }
 
     fn render(&mut self, engine: &Engine, params: PreviewParams) -> Result<()> {

@@ -178,6 +178,40 @@ fn conversion_table(scale: f64, offset: f64) -> Vec<f32> {
     (0..256).map(|v| v as f32 * scale + offset).collect()
 }
 
+/// (scale, offset) of each network's input values: BlazeFace RGB in [-1, 1], Face Mesh RGB
+/// in [0, 1] (ImageToTensor value ranges, shared/golden/README.md sections 3-4), MiniFASNet
+/// raw 0..255 (its ToTensor without the /255, section 5).
+const BLAZEFACE_VALUES: (f64, f64) = (2.0 / 255.0, -1.0);
+const FACEMESH_VALUES: (f64, f64) = (1.0 / 255.0, 0.0);
+const MINIFASNET_VALUES: (f64, f64) = (1.0, 0.0);
+
+/// The letterbox (shared/golden/README.md section 3) as a warp record: tensor pixel (u, v)
+/// samples the image at (W/2 + (u/128 - 0.5) S, H/2 + (v/128 - 0.5) S), S = max(W, H).
+fn letterbox_transform(width: u32, height: u32) -> [f32; 8] {
+    let (w, h) = (width as f32, height as f32);
+    let side = w.max(h);
+    let step = side / blazeface::INPUT_SIZE as f32;
+    [step, 0.0, w / 2.0 - side / 2.0, 0.0, step, h / 2.0 - side / 2.0, 1.0, 0.0]
+}
+
+/// The buffers a resampling kernel binds after its parameters, in its slot order
+/// (warp.wgsl, warp_f64.wgsl).
+fn resample_buffers<'a>(
+    kernel: Kernel,
+    frame: &'a wgpu::Buffer,
+    table: &'a wgpu::Buffer,
+    transforms: &'a wgpu::Buffer,
+    transform64: &'a wgpu::Buffer,
+    crops: &'a wgpu::Buffer,
+    output: &'a wgpu::Buffer,
+) -> [&'a wgpu::Buffer; 4] {
+    match kernel {
+        Kernel::ResizeLinearU8 => [frame, table, crops, output],
+        Kernel::WarpPerspectiveU8F64 => [frame, table, transform64, output],
+        _ => [frame, transforms, table, output],
+    }
+}
+
 impl Engine {
     pub fn new(options: EngineOptions) -> Result<Engine> {
         let gpu = Gpu::new(&options.gpu)?;
@@ -350,9 +384,10 @@ impl State {
         // with OpenCV), single precision elsewhere (about 1 value in 10^4 one level off).
         let mesh_warp = if gpu.has_shader_f64() { Kernel::WarpPerspectiveU8F64 } else { Kernel::WarpAffineU8 };
 
-        let blazeface_table = gpu.constant_buffer("u8 to [-1, 1]", &conversion_table(2.0 / 255.0, -1.0))?;
-        let facemesh_table = gpu.constant_buffer("u8 to [0, 1]", &conversion_table(1.0 / 255.0, 0.0))?;
-        let identity_table = gpu.constant_buffer("u8 to 0..255", &conversion_table(1.0, 0.0))?;
+        let table = |label, (scale, offset)| gpu.constant_buffer(label, &conversion_table(scale, offset));
+        let blazeface_table = table("u8 to [-1, 1]", BLAZEFACE_VALUES)?;
+        let facemesh_table = table("u8 to [0, 1]", FACEMESH_VALUES)?;
+        let identity_table = table("u8 to 0..255", MINIFASNET_VALUES)?;
         let mut resample = |kernel, output: &Tensor, replicate, bgr, record, table: &wgpu::Buffer| -> Result<Resample> {
             let s = output.shape();
             Ok(Resample {
@@ -435,11 +470,7 @@ impl State {
             .map(|r| {
                 let (w, h) = r.out;
                 let workgroups = (w as u64 * h as u64).div_ceil(64);
-                let buffers: [&wgpu::Buffer; 4] = match r.kernel {
-                    Kernel::ResizeLinearU8 => [&self.frame, &r.table, &self.crops, r.output.buffer()],
-                    Kernel::WarpPerspectiveU8F64 => [&self.frame, &r.table, &self.transform64, r.output.buffer()],
-                    _ => [&self.frame, &self.transforms, &r.table, r.output.buffer()],
-                };
+                let buffers = resample_buffers(r.kernel, &self.frame, &r.table, &self.transforms, &self.transform64, &self.crops, r.output.buffer());
                 gpu.dispatch_with_uniform(r.kernel, &r.params, &buffers, workgroups)
             })
             .collect::<Result<Vec<_>>>()?;
@@ -466,13 +497,7 @@ impl State {
             self.frame = frame_buffer(gpu, padded)?;
             self.bind_resamples(gpu)?;
         }
-        let aligned = bytes.len() / 4 * 4;
-        gpu.queue.write_buffer(&self.frame, 0, &bytes[..aligned]);
-        if aligned < bytes.len() {
-            let mut tail = Zeroizing::new([0u8; 4]);
-            tail[..bytes.len() - aligned].copy_from_slice(&bytes[aligned..]);
-            gpu.queue.write_buffer(&self.frame, aligned as u64, &tail[..]);
-        }
+        gpu.write_bytes(&self.frame, bytes);
         let (w, h) = (frame.width(), frame.height());
         for r in &self.resamples {
             let params = WarpParams {
@@ -491,12 +516,7 @@ impl State {
         }
         let geometry = GeometryParams { frame_w: w, frame_h: h, calibrate_box: options.calibrate_box as u32, _padding: 0 };
         gpu.queue.write_buffer(&self.geometry, 0, bytemuck::bytes_of(&geometry));
-        // The letterbox (shared/golden/README.md section 3): tensor pixel (u, v) samples the
-        // image at (W/2 + (u/128 - 0.5) S, H/2 + (v/128 - 0.5) S), S = max(W, H).
-        let side = w.max(h) as f32;
-        let step = side / blazeface::INPUT_SIZE as f32;
-        let letterbox = [step, 0.0, w as f32 / 2.0 - side / 2.0, 0.0, step, h as f32 / 2.0 - side / 2.0, 1.0, 0.0];
-        gpu.queue.write_buffer(&self.transforms, 0, bytemuck::cast_slice(&letterbox));
+        gpu.queue.write_buffer(&self.transforms, 0, bytemuck::cast_slice(&letterbox_transform(w, h)));
         Ok(padded)
     }
 
@@ -674,26 +694,22 @@ pub enum Resampling {
 pub fn resample(gpu: &Gpu, frame: &Frame<'_>, what: Resampling) -> Result<crate::tensor::HostTensor> {
     use crate::tensor::Shape;
     let bytes = frame.bytes();
-    let mut padded = Zeroizing::new(bytes.to_vec());
-    padded.resize(bytes.len().div_ceil(4) * 4, 0);
-    let frame_buffer = frame_buffer(gpu, padded.len() as u64)?;
-    gpu.queue.write_buffer(&frame_buffer, 0, &padded);
+    let frame_buffer = frame_buffer(gpu, bytes.len() as u64)?;
+    gpu.write_bytes(&frame_buffer, bytes);
     let (w, h) = (frame.width() as f32, frame.height() as f32);
-    let (kernel, size, replicate, bgr, table, transform, rect) = match what {
+    let (kernel, size, replicate, bgr, values, transform, rect) = match what {
         Resampling::Letterbox => {
-            let side = w.max(h);
-            let step = side / blazeface::INPUT_SIZE as f32;
-            (Kernel::WarpAffineU8, blazeface::INPUT_SIZE, false, false, conversion_table(2.0 / 255.0, -1.0), [step, 0.0, w / 2.0 - side / 2.0, 0.0, step, h / 2.0 - side / 2.0, 1.0, 0.0], [0; 8])
+            (Kernel::WarpAffineU8, blazeface::INPUT_SIZE, false, false, BLAZEFACE_VALUES, letterbox_transform(frame.width(), frame.height()), [0; 8])
         }
         Resampling::FaceMesh { roi } => {
-            (Kernel::WarpAffineU8, facemesh::INPUT_SIZE, true, false, conversion_table(1.0 / 255.0, 0.0), roi_transform(roi, facemesh::INPUT_SIZE as f32), [0; 8])
+            (Kernel::WarpAffineU8, facemesh::INPUT_SIZE, true, false, FACEMESH_VALUES, roi_transform(roi, facemesh::INPUT_SIZE as f32), [0; 8])
         }
         Resampling::Crop { rect } => {
             let [l, t, r, b] = rect;
             if l < 0 || t < 0 || r < l || b < t || r as f32 >= w || b as f32 >= h {
                 return Err(Error::Frame { reason: format!("crop {rect:?} is not inside the {w}x{h} frame") });
             }
-            (Kernel::ResizeLinearU8, minifasnet::INPUT_SIZE, false, true, conversion_table(1.0, 0.0), [0.0; 8], [l, t, r, b, 1, 0, 0, 0])
+            (Kernel::ResizeLinearU8, minifasnet::INPUT_SIZE, false, true, MINIFASNET_VALUES, [0.0; 8], [l, t, r, b, 1, 0, 0, 0])
         }
     };
     let mut arena = BufferArena::new();
@@ -713,7 +729,7 @@ pub fn resample(gpu: &Gpu, frame: &Frame<'_>, what: Resampling) -> Result<crate:
         _padding: [0; 3],
     };
     let params = gpu.initialised_buffer("resample parameters", bytemuck::bytes_of(&params), wgpu::BufferUsages::UNIFORM)?;
-    let table = gpu.constant_buffer("conversion", &table)?;
+    let table = gpu.constant_buffer("conversion", &conversion_table(values.0, values.1))?;
     let transforms = gpu.constant_buffer("transform", &transform)?;
     let crops = gpu.initialised_buffer("crop", bytemuck::cast_slice(&rect), wgpu::BufferUsages::STORAGE)?;
     let roi = match what {
@@ -726,11 +742,7 @@ pub fn resample(gpu: &Gpu, frame: &Frame<'_>, what: Resampling) -> Result<crate:
     if exact_mesh {
         dispatches.push(gpu.dispatch_with_uniform(Kernel::FaceWarpF64, &params, &[&rois, &transform64], 1)?);
     }
-    let buffers: [&wgpu::Buffer; 4] = match kernel {
-        Kernel::ResizeLinearU8 => [&frame_buffer, &table, &crops, output.buffer()],
-        Kernel::WarpPerspectiveU8F64 => [&frame_buffer, &table, &transform64, output.buffer()],
-        _ => [&frame_buffer, &transforms, &table, output.buffer()],
-    };
+    let buffers = resample_buffers(kernel, &frame_buffer, &table, &transforms, &transform64, &crops, output.buffer());
     dispatches.push(gpu.dispatch_with_uniform(kernel, &params, &buffers, (size as u64 * size as u64).div_ceil(64))?);
     let mut encoder = gpu.encoder("resample");
     crate::gpu::record_all(&mut encoder, &dispatches);

@@ -219,6 +219,21 @@ impl Gpu {
         Ok(buffer)
     }
 
+    /// Writes `bytes` at the start of `buffer` through the queue, whatever their length:
+    /// the 4-byte-aligned part as it is, the last 1-3 bytes zero-padded (the queue writes
+    /// whole words; a frame of odd size is not). The padded word is zeroized.
+    pub(crate) fn write_bytes(&self, buffer: &wgpu::Buffer, bytes: &[u8]) {
+        let aligned = bytes.len() / 4 * 4;
+        if aligned > 0 {
+            self.queue.write_buffer(buffer, 0, &bytes[..aligned]);
+        }
+        if aligned < bytes.len() {
+            let mut tail = zeroize::Zeroizing::new([0u8; 4]);
+            tail[..bytes.len() - aligned].copy_from_slice(&bytes[aligned..]);
+            self.queue.write_buffer(buffer, aligned as u64, &tail[..]);
+        }
+    }
+
     /// Uploads `host` into `tensor` (same shape), padding the channels.
     pub fn write_tensor(&self, tensor: &Tensor, host: &HostTensor) -> Result<()> {
         if host.shape != tensor.shape {
