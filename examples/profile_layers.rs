@@ -33,6 +33,18 @@ fn profile(gpu: &Gpu, name: &str, graph: &Graph) {
         })
         .collect();
     let sum: f64 = rows.iter().map(|r| r.0).sum();
+    // Per kernel: where the network's time goes by kind of layer.
+    let mut by_kernel: Vec<(&str, f64, usize)> = Vec::new();
+    for (d, (ms, _)) in graph.dispatches_iter().zip(rows.iter()) {
+        let name = d.kernel().entry_point();
+        match by_kernel.iter_mut().find(|k| k.0 == name) {
+            Some(k) => { k.1 += ms; k.2 += 1; }
+            None => by_kernel.push((name, *ms, 1)),
+        }
+    }
+    for (name, ms, count) in &by_kernel {
+        println!("  {name:<22} {count:>3} dispatches {ms:>7.2} ms");
+    }
     rows.sort_by(|a, b| b.0.total_cmp(&a.0));
     for (_, row) in rows.iter().take(8) {
         println!("{row}");

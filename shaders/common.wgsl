@@ -49,3 +49,9 @@ fn finish(sum: vec4<f32>, bias: vec4<f32>, residual: vec4<f32>, slope: vec4<f32>
           activation: u32, c4: u32, channels: u32) -> vec4<f32> {
     return mask_channels(activate(sum + bias + residual, activation, slope), c4, channels);
 }
+
+// One input vec4 times a 4 x 4 weight block (rows w0..w3), added to `sum`: the inner step
+// of every matrix-multiply kernel.
+fn multiply_add(sum: vec4<f32>, a: vec4<f32>, w0: vec4<f32>, w1: vec4<f32>, w2: vec4<f32>, w3: vec4<f32>) -> vec4<f32> {
+    return fma(vec4<f32>(a.x), w0, fma(vec4<f32>(a.y), w1, fma(vec4<f32>(a.z), w2, fma(vec4<f32>(a.w), w3, sum))));
+}

@@ -127,67 +127,94 @@ fn conv2d_dense(@builtin(global_invocation_id) id: vec3<u32>,
     }
 }
 
-// conv2d_dense with every output channel group of 4 neighbouring pixels in one invocation
-// (up to WIDE_C4 groups = 32 channels): each input value is loaded once for all outputs.
-// The stems of all three networks fit (24, 16, 32 channels); chosen on CPU adapters, where
-// the 4 x 8 accumulators are plain memory (src/nn/conv.rs).
-const WIDE_C4: u32 = 8u;
-
+// conv2d_dense for CPU adapters: 4 neighbouring output pixels x 4 output channel groups
+// per invocation in 16 named accumulators (no local arrays: lavapipe gathers every access
+// to a loop-indexed local array per lane; see pointwise.wgsl). Each input vec4 is loaded
+// once for 16 output channels, each weight vec4 once for 4 pixels.
 @compute @workgroup_size(64)
 fn conv2d_dense_wide(@builtin(global_invocation_id) id: vec3<u32>,
                      @builtin(num_workgroups) workgroups: vec3<u32>) {
     let index = linear_index(id, workgroups);
     let out_c4 = (params.out_c + 3u) / 4u;
     let in_c4 = (params.in_c + 3u) / 4u;
+    let channel_blocks = (out_c4 + 3u) / 4u;
     let column_groups = (params.out_w + DENSE_PIXELS - 1u) / DENSE_PIXELS;
-    if (index >= params.batch * params.out_h * column_groups) { return; }
-    let column_group = index % column_groups;
-    let row = index / column_groups;
+    if (index >= params.batch * params.out_h * column_groups * channel_blocks) { return; }
+    let c4 = (index % channel_blocks) * 4u;
+    let column_group = (index / channel_blocks) % column_groups;
+    let row = index / (channel_blocks * column_groups);
     let oy = row % params.out_h;
     let n = row / params.out_h;
     let ox0 = column_group * DENSE_PIXELS;
 
-    var sum: array<vec4<f32>, 32>;      // [pixel][channel group], DENSE_PIXELS x WIDE_C4
+    // sum<pixel><channel group>
+    var sum00 = vec4<f32>(0.0); var sum01 = vec4<f32>(0.0); var sum02 = vec4<f32>(0.0); var sum03 = vec4<f32>(0.0);
+    var sum10 = vec4<f32>(0.0); var sum11 = vec4<f32>(0.0); var sum12 = vec4<f32>(0.0); var sum13 = vec4<f32>(0.0);
+    var sum20 = vec4<f32>(0.0); var sum21 = vec4<f32>(0.0); var sum22 = vec4<f32>(0.0); var sum23 = vec4<f32>(0.0);
+    var sum30 = vec4<f32>(0.0); var sum31 = vec4<f32>(0.0); var sum32 = vec4<f32>(0.0); var sum33 = vec4<f32>(0.0);
+    let step = i32(params.stride_w);
     for (var ky = 0u; ky < params.kernel_h; ky++) {
         let iy = i32(oy * params.stride_h + ky) - i32(params.pad_top);
         if (iy < 0 || iy >= i32(params.in_h)) { continue; }
         let row_base = (n * params.in_h + u32(iy)) * params.in_w;
         for (var kx = 0u; kx < params.kernel_w; kx++) {
             let tap = (ky * params.kernel_w + kx) * in_c4 * 4u;
+            let ix = i32(ox0 * params.stride_w + kx) - i32(params.pad_left);
             for (var k4 = 0u; k4 < in_c4; k4++) {
-                var a: array<vec4<f32>, DENSE_PIXELS>;
-                for (var p = 0u; p < DENSE_PIXELS; p++) {
-                    let ix = i32((ox0 + p) * params.stride_w + kx) - i32(params.pad_left);
-                    if (ix >= 0 && ix < i32(params.in_w)) {
-                        a[p] = input_groups[(row_base + u32(ix)) * in_c4 + k4];
-                    }
-                }
-                let w = (tap + k4 * 4u) * out_c4;
-                for (var c4 = 0u; c4 < out_c4; c4++) {
-                    let w0 = weights_hwio[w + c4];
-                    let w1 = weights_hwio[w + out_c4 + c4];
-                    let w2 = weights_hwio[w + 2u * out_c4 + c4];
-                    let w3 = weights_hwio[w + 3u * out_c4 + c4];
-                    for (var p = 0u; p < DENSE_PIXELS; p++) {
-                        let s = p * WIDE_C4 + c4;
-                        sum[s] = fma(vec4<f32>(a[p].x), w0, fma(vec4<f32>(a[p].y), w1,
-                                 fma(vec4<f32>(a[p].z), w2, fma(vec4<f32>(a[p].w), w3, sum[s]))));
-                    }
-                }
+                let a0 = dense_input(row_base, ix, in_c4, k4);
+                let a1 = dense_input(row_base, ix + step, in_c4, k4);
+                let a2 = dense_input(row_base, ix + 2 * step, in_c4, k4);
+                let a3 = dense_input(row_base, ix + 3 * step, in_c4, k4);
+                // Columns past out_c4 read the next weight row (or nothing, past the end);
+                // their sums are never stored.
+                let w = (tap + k4 * 4u) * out_c4 + c4;
+                let s = out_c4;
+                let w00 = weights_hwio[w];      let w01 = weights_hwio[w + 1u];
+                let w02 = weights_hwio[w + 2u]; let w03 = weights_hwio[w + 3u];
+                let w10 = weights_hwio[w + s];      let w11 = weights_hwio[w + s + 1u];
+                let w12 = weights_hwio[w + s + 2u]; let w13 = weights_hwio[w + s + 3u];
+                let w20 = weights_hwio[w + 2u * s];      let w21 = weights_hwio[w + 2u * s + 1u];
+                let w22 = weights_hwio[w + 2u * s + 2u]; let w23 = weights_hwio[w + 2u * s + 3u];
+                let w30 = weights_hwio[w + 3u * s];      let w31 = weights_hwio[w + 3u * s + 1u];
+                let w32 = weights_hwio[w + 3u * s + 2u]; let w33 = weights_hwio[w + 3u * s + 3u];
+                sum00 = multiply_add(sum00, a0, w00, w10, w20, w30); sum01 = multiply_add(sum01, a0, w01, w11, w21, w31);
+                sum02 = multiply_add(sum02, a0, w02, w12, w22, w32); sum03 = multiply_add(sum03, a0, w03, w13, w23, w33);
+                sum10 = multiply_add(sum10, a1, w00, w10, w20, w30); sum11 = multiply_add(sum11, a1, w01, w11, w21, w31);
+                sum12 = multiply_add(sum12, a1, w02, w12, w22, w32); sum13 = multiply_add(sum13, a1, w03, w13, w23, w33);
+                sum20 = multiply_add(sum20, a2, w00, w10, w20, w30); sum21 = multiply_add(sum21, a2, w01, w11, w21, w31);
+                sum22 = multiply_add(sum22, a2, w02, w12, w22, w32); sum23 = multiply_add(sum23, a2, w03, w13, w23, w33);
+                sum30 = multiply_add(sum30, a3, w00, w10, w20, w30); sum31 = multiply_add(sum31, a3, w01, w11, w21, w31);
+                sum32 = multiply_add(sum32, a3, w02, w12, w22, w32); sum33 = multiply_add(sum33, a3, w03, w13, w23, w33);
             }
         }
     }
-    let base = slope_base(params.out_c);
+    let pixel = row * params.out_w + ox0;
+    dense_store(pixel, ox0, c4, sum00, sum01, sum02, sum03);
+    dense_store(pixel + 1u, ox0 + 1u, c4, sum10, sum11, sum12, sum13);
+    dense_store(pixel + 2u, ox0 + 2u, c4, sum20, sum21, sum22, sum23);
+    dense_store(pixel + 3u, ox0 + 3u, c4, sum30, sum31, sum32, sum33);
+}
+
+// One input channel group at column `ix` of an input row; zero in the padding.
+fn dense_input(row_base: u32, ix: i32, in_c4: u32, k4: u32) -> vec4<f32> {
+    if (ix < 0 || ix >= i32(params.in_w)) { return vec4<f32>(0.0); }
+    return input_groups[(row_base + u32(ix)) * in_c4 + k4];
+}
+
+fn dense_store_group(pixel: u32, c4: u32, sum: vec4<f32>) {
+    let out_c4 = (params.out_c + 3u) / 4u;
+    if (c4 >= out_c4) { return; }
     let residual_c4 = (params.residual_c + 3u) / 4u;
-    for (var p = 0u; p < DENSE_PIXELS; p++) {
-        let ox = ox0 + p;
-        if (ox >= params.out_w) { break; }
-        let pixel = row * params.out_w + ox;
-        for (var c4 = 0u; c4 < out_c4; c4++) {
-            var skip = vec4<f32>(0.0);
-            if (c4 < residual_c4) { skip = residual[pixel * residual_c4 + c4]; }
-            output[pixel * out_c4 + c4] = finish(sum[p * WIDE_C4 + c4], channel_params[c4], skip,
-                                                 channel_params[base + c4], params.activation, c4, params.out_c);
-        }
-    }
+    var skip = vec4<f32>(0.0);
+    if (c4 < residual_c4) { skip = residual[pixel * residual_c4 + c4]; }
+    output[pixel * out_c4 + c4] = finish(sum, channel_params[c4], skip,
+                                         channel_params[slope_base(params.out_c) + c4], params.activation, c4, params.out_c);
+}
+
+fn dense_store(pixel: u32, ox: u32, c4: u32, s0: vec4<f32>, s1: vec4<f32>, s2: vec4<f32>, s3: vec4<f32>) {
+    if (ox >= params.out_w) { return; }
+    dense_store_group(pixel, c4, s0);
+    dense_store_group(pixel, c4 + 1u, s1);
+    dense_store_group(pixel, c4 + 2u, s2);
+    dense_store_group(pixel, c4 + 3u, s3);
 }

@@ -39,32 +39,47 @@ fn depthwise(@builtin(global_invocation_id) id: vec3<u32>,
     let n = row / params.out_h;
     let ox0 = column_group * PIXELS_PER_INVOCATION;
 
-    var sum: array<vec4<f32>, PIXELS_PER_INVOCATION>;
+    // Four named accumulators, not a local array: lavapipe keeps a loop-indexed local array
+    // in memory and gathers every access per lane (see pointwise.wgsl).
+    var sum0 = vec4<f32>(0.0);
+    var sum1 = vec4<f32>(0.0);
+    var sum2 = vec4<f32>(0.0);
+    var sum3 = vec4<f32>(0.0);
+    let step = i32(params.stride);
     for (var ky = 0u; ky < kernel_size; ky++) {
         let iy = i32(oy * params.stride + ky) - i32(params.pad_top);
         if (iy < 0 || iy >= i32(params.in_h)) { continue; }
         let row_base = (n * params.in_h + u32(iy)) * params.in_w;
         for (var kx = 0u; kx < kernel_size; kx++) {
             let w = weights[(ky * kernel_size + kx) * c4s + c4];
-            for (var p = 0u; p < PIXELS_PER_INVOCATION; p++) {
-                let ix = i32((ox0 + p) * params.stride + kx) - i32(params.pad_left);
-                if (ix >= 0 && ix < i32(params.in_w)) {
-                    sum[p] = fma(input[(row_base + u32(ix)) * c4s + c4], w, sum[p]);
-                }
-            }
+            let ix = i32(ox0 * params.stride + kx) - i32(params.pad_left);
+            sum0 = fma(tap(row_base, ix, c4, c4s), w, sum0);
+            sum1 = fma(tap(row_base, ix + step, c4, c4s), w, sum1);
+            sum2 = fma(tap(row_base, ix + 2 * step, c4, c4s), w, sum2);
+            sum3 = fma(tap(row_base, ix + 3 * step, c4, c4s), w, sum3);
         }
     }
 
     let bias = channel_params[c4];
     let slope = channel_params[slope_base(params.channels) + c4];
     let residual_c4 = (params.residual_c + 3u) / 4u;
-    for (var p = 0u; p < PIXELS_PER_INVOCATION; p++) {
-        let ox = ox0 + p;
-        if (ox >= params.out_w) { break; }
-        let pixel = row * params.out_w + ox;
-        var skip = vec4<f32>(0.0);
-        if (c4 < residual_c4) { skip = residual[pixel * residual_c4 + c4]; }
-        output[pixel * c4s + c4] = finish(sum[p], bias, skip, slope, params.activation, c4,
-                                          params.channels);
-    }
+    let first_pixel = row * params.out_w + ox0;
+    finish_pixel(first_pixel, ox0, c4, c4s, residual_c4, sum0, bias, slope);
+    finish_pixel(first_pixel + 1u, ox0 + 1u, c4, c4s, residual_c4, sum1, bias, slope);
+    finish_pixel(first_pixel + 2u, ox0 + 2u, c4, c4s, residual_c4, sum2, bias, slope);
+    finish_pixel(first_pixel + 3u, ox0 + 3u, c4, c4s, residual_c4, sum3, bias, slope);
+}
+
+// One input value of a tap, zero outside the row (the padding).
+fn tap(row_base: u32, ix: i32, c4: u32, c4s: u32) -> vec4<f32> {
+    if (ix < 0 || ix >= i32(params.in_w)) { return vec4<f32>(0.0); }
+    return input[(row_base + u32(ix)) * c4s + c4];
+}
+
+fn finish_pixel(pixel: u32, ox: u32, c4: u32, c4s: u32, residual_c4: u32, sum: vec4<f32>,
+                bias: vec4<f32>, slope: vec4<f32>) {
+    if (ox >= params.out_w) { return; }
+    var skip = vec4<f32>(0.0);
+    if (c4 < residual_c4) { skip = residual[pixel * residual_c4 + c4]; }
+    output[pixel * c4s + c4] = finish(sum, bias, skip, slope, params.activation, c4, params.channels);
 }

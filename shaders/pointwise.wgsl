@@ -3,8 +3,8 @@
 // Three variants of the same product, chosen per adapter (src/nn/pointwise.rs,
 // `PointwiseVariant`; measurements in shared/PERF_NOTES.md and BENCHMARKS.md):
 //   pointwise_naive    one output value per invocation: the baseline.
-//   pointwise_blocked  8 pixels x 8 output channels per invocation in registers, vec4
-//                      loads; the fastest on CPU adapters (lavapipe: ~10x the naive).
+//   pointwise_blocked  8 pixels x 8 output channels per invocation in named registers,
+//                      vec4 loads; the fastest on CPU adapters (lavapipe: ~20x the naive).
 //   pointwise_tiled    64 x 64 output tiles staged through workgroup memory; the usual
 //                      winner on discrete GPUs, the slowest on lavapipe.
 // Launcher: src/nn/pointwise.rs; `PointwiseParams` there has the same field order.
@@ -63,45 +63,77 @@ fn pointwise_naive(@builtin(global_invocation_id) id: vec3<u32>,
     output_values[index] = select(0.0, value, co < params.out_c);
 }
 
-const BLOCK_PIXELS: u32 = 8u;
+fn store_pair(pixel: u32, c4: u32, first: vec4<f32>, second: vec4<f32>) {
+    if (pixel >= params.pixels) { return; }
+    store(pixel, c4, first);
+    if (c4 + 1u < params.out_c4) { store(pixel, c4 + 1u, second); }
+}
 
+// 8 pixels x 2 channel groups, written out by hand: no local arrays and no inner loops.
+// On lavapipe a local array indexed in a loop is kept in memory and every access is a
+// per-lane gather; these 16 named accumulators stay in registers. Measured on 16x16x128 ->
+// 128 in the same run: 12.2 GFLOP/s with arrays, 27.4 written out (BENCHMARKS.md).
 @compute @workgroup_size(64)
 fn pointwise_blocked(@builtin(global_invocation_id) id: vec3<u32>,
                      @builtin(num_workgroups) workgroups: vec3<u32>) {
     let index = linear_index(id, workgroups);
     let channel_blocks = params.weight_c4 / 2u;
-    let pixel_blocks = (params.pixels + BLOCK_PIXELS - 1u) / BLOCK_PIXELS;
+    let pixel_blocks = (params.pixels + 7u) / 8u;
     if (index >= channel_blocks * pixel_blocks) { return; }
     let c4 = (index % channel_blocks) * 2u;
-    let first_pixel = (index / channel_blocks) * BLOCK_PIXELS;
+    let first_pixel = (index / channel_blocks) * 8u;
 
     // Rows past the last pixel re-read the last one (always in bounds) and are not stored.
-    var rows: array<u32, BLOCK_PIXELS>;
-    for (var p = 0u; p < BLOCK_PIXELS; p++) {
-        rows[p] = min(first_pixel + p, params.pixels - 1u) * params.in_c4;
-    }
-    var sum: array<vec4<f32>, 16>;   // [pixel][2 channel groups]
+    let last = params.pixels - 1u;
+    let row0 = min(first_pixel, last) * params.in_c4;
+    let row1 = min(first_pixel + 1u, last) * params.in_c4;
+    let row2 = min(first_pixel + 2u, last) * params.in_c4;
+    let row3 = min(first_pixel + 3u, last) * params.in_c4;
+    let row4 = min(first_pixel + 4u, last) * params.in_c4;
+    let row5 = min(first_pixel + 5u, last) * params.in_c4;
+    let row6 = min(first_pixel + 6u, last) * params.in_c4;
+    let row7 = min(first_pixel + 7u, last) * params.in_c4;
+    // sum<pixel><channel group a|b>
+    var sum0a = vec4<f32>(0.0); var sum0b = vec4<f32>(0.0);
+    var sum1a = vec4<f32>(0.0); var sum1b = vec4<f32>(0.0);
+    var sum2a = vec4<f32>(0.0); var sum2b = vec4<f32>(0.0);
+    var sum3a = vec4<f32>(0.0); var sum3b = vec4<f32>(0.0);
+    var sum4a = vec4<f32>(0.0); var sum4b = vec4<f32>(0.0);
+    var sum5a = vec4<f32>(0.0); var sum5b = vec4<f32>(0.0);
+    var sum6a = vec4<f32>(0.0); var sum6b = vec4<f32>(0.0);
+    var sum7a = vec4<f32>(0.0); var sum7b = vec4<f32>(0.0);
     let stride = params.weight_c4;
     for (var k4 = 0u; k4 < params.in_c4; k4++) {
         let w = k4 * 4u * stride + c4;
-        let w0a = weights[w];              let w0b = weights[w + 1u];
-        let w1a = weights[w + stride];     let w1b = weights[w + stride + 1u];
+        let w0a = weights[w];               let w0b = weights[w + 1u];
+        let w1a = weights[w + stride];      let w1b = weights[w + stride + 1u];
         let w2a = weights[w + 2u * stride]; let w2b = weights[w + 2u * stride + 1u];
         let w3a = weights[w + 3u * stride]; let w3b = weights[w + 3u * stride + 1u];
-        for (var p = 0u; p < BLOCK_PIXELS; p++) {
-            let a = input[rows[p] + k4];
-            sum[2u * p] = fma(vec4<f32>(a.x), w0a, fma(vec4<f32>(a.y), w1a,
-                          fma(vec4<f32>(a.z), w2a, fma(vec4<f32>(a.w), w3a, sum[2u * p]))));
-            sum[2u * p + 1u] = fma(vec4<f32>(a.x), w0b, fma(vec4<f32>(a.y), w1b,
-                          fma(vec4<f32>(a.z), w2b, fma(vec4<f32>(a.w), w3b, sum[2u * p + 1u]))));
-        }
+        let a0 = input[row0 + k4];
+        sum0a = multiply_add(sum0a, a0, w0a, w1a, w2a, w3a); sum0b = multiply_add(sum0b, a0, w0b, w1b, w2b, w3b);
+        let a1 = input[row1 + k4];
+        sum1a = multiply_add(sum1a, a1, w0a, w1a, w2a, w3a); sum1b = multiply_add(sum1b, a1, w0b, w1b, w2b, w3b);
+        let a2 = input[row2 + k4];
+        sum2a = multiply_add(sum2a, a2, w0a, w1a, w2a, w3a); sum2b = multiply_add(sum2b, a2, w0b, w1b, w2b, w3b);
+        let a3 = input[row3 + k4];
+        sum3a = multiply_add(sum3a, a3, w0a, w1a, w2a, w3a); sum3b = multiply_add(sum3b, a3, w0b, w1b, w2b, w3b);
+        let a4 = input[row4 + k4];
+        sum4a = multiply_add(sum4a, a4, w0a, w1a, w2a, w3a); sum4b = multiply_add(sum4b, a4, w0b, w1b, w2b, w3b);
+        let a5 = input[row5 + k4];
+        sum5a = multiply_add(sum5a, a5, w0a, w1a, w2a, w3a); sum5b = multiply_add(sum5b, a5, w0b, w1b, w2b, w3b);
+        let a6 = input[row6 + k4];
+        sum6a = multiply_add(sum6a, a6, w0a, w1a, w2a, w3a); sum6b = multiply_add(sum6b, a6, w0b, w1b, w2b, w3b);
+        let a7 = input[row7 + k4];
+        sum7a = multiply_add(sum7a, a7, w0a, w1a, w2a, w3a); sum7b = multiply_add(sum7b, a7, w0b, w1b, w2b, w3b);
     }
-    for (var p = 0u; p < BLOCK_PIXELS; p++) {
-        let pixel = first_pixel + p;
-        if (pixel >= params.pixels) { break; }
-        store(pixel, c4, sum[2u * p]);
-        if (c4 + 1u < params.out_c4) { store(pixel, c4 + 1u, sum[2u * p + 1u]); }
-    }
+    store_pair(first_pixel, c4, sum0a, sum0b);
+    store_pair(first_pixel + 1u, c4, sum1a, sum1b);
+    store_pair(first_pixel + 2u, c4, sum2a, sum2b);
+    store_pair(first_pixel + 3u, c4, sum3a, sum3b);
+    store_pair(first_pixel + 4u, c4, sum4a, sum4b);
+    store_pair(first_pixel + 5u, c4, sum5a, sum5b);
+    store_pair(first_pixel + 6u, c4, sum6a, sum6b);
+    store_pair(first_pixel + 7u, c4, sum7a, sum7b);
 }
 
 // 64 pixels x 16 channel groups per workgroup of 256; each invocation owns 4 pixels x 1

@@ -152,8 +152,8 @@ pub struct GeneralConv {
 
 /// Output pixels per invocation of `conv2d_dense` (`DENSE_PIXELS` in conv.wgsl).
 const DENSE_PIXELS: u64 = 4;
-/// Most output channels `conv2d_dense_wide` holds (`WIDE_C4` x 4 in conv.wgsl).
-const WIDE_CHANNELS: u32 = 32;
+/// Output channel groups per invocation of `conv2d_dense_wide` (conv.wgsl).
+const WIDE_C4: u64 = 4;
 
 impl GeneralConv {
     /// `weights` are OIHW: `[out][in / groups][kernel_h][kernel_w]` (PyTorch's layout and
@@ -182,9 +182,9 @@ impl GeneralConv {
             // HWIO with input channels padded to 4 and output channels to 4 (vec4 columns).
             let (in_padded, out_padded) = (desc.in_channels.div_ceil(4) as usize * 4, desc.out_channels.div_ceil(4) as usize * 4);
             let hwio = relayout(kh * kw * in_padded * out_padded, &|o, i, y, x| ((y * kw + x) * in_padded + i) * out_padded + o);
-            // All output channels per invocation where they fit, on CPU adapters (measured
-            // there: BENCHMARKS.md); GPUs keep one channel group per invocation.
-            let wide = desc.out_channels <= WIDE_CHANNELS && gpu.adapter().device_type == wgpu::DeviceType::Cpu;
+            // 4 pixels x 16 output channels per invocation on CPU adapters (measured there:
+            // BENCHMARKS.md); GPUs keep one channel group per invocation.
+            let wide = gpu.adapter().device_type == wgpu::DeviceType::Cpu;
             (if wide { Kernel::Conv2dDenseWide } else { Kernel::Conv2dDense }, hwio)
         } else {
             // O,H,W,I: the grouped kernel's innermost loop runs over input channels.
@@ -230,7 +230,7 @@ impl GeneralConv {
         let rows = out.batch as u64 * out.height as u64;
         let invocations = match self.kernel {
             Kernel::Conv2dDense => rows * (out.width as u64).div_ceil(DENSE_PIXELS) * out.channel_groups() as u64,
-            Kernel::Conv2dDenseWide => rows * (out.width as u64).div_ceil(DENSE_PIXELS),
+            Kernel::Conv2dDenseWide => rows * (out.width as u64).div_ceil(DENSE_PIXELS) * (out.channel_groups() as u64).div_ceil(WIDE_C4),
             _ => rows * out.width as u64 * out.channel_groups() as u64,
         };
         gpu.dispatch(
