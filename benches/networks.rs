@@ -25,7 +25,7 @@ fn networks(c: &mut Criterion) {
     let v2 = MiniFasNet::new(&gpu, Variant::V2, &weights(Network::MiniFasNetV2), &mut arena).unwrap();
     let v1se = MiniFasNet::new(&gpu, Variant::V1Se, &weights(Network::MiniFasNetV1Se), &mut arena).unwrap();
     // Both block forms, whatever the adapter's default.
-    let (fused, unfused) = (BuildOptions { fuse_blocks: true }, BuildOptions { fuse_blocks: false });
+    let (fused, unfused) = (BuildOptions { fuse_blocks: true, keep_taps: true }, BuildOptions { fuse_blocks: false, keep_taps: true });
     let blazeface = BlazeFace::with_options(&gpu, &weights(Network::BlazeFace), &mut arena, fused).unwrap();
     let facemesh = FaceMesh::with_options(&gpu, &weights(Network::FaceMesh), &mut arena, fused).unwrap();
     let blazeface_unfused = BlazeFace::with_options(&gpu, &weights(Network::BlazeFace), &mut arena, unfused).unwrap();

@@ -50,12 +50,13 @@ fn read(tensor: &Tensor) -> HostTensor {
 
 #[test]
 fn blazeface_matches_tflite_on_every_case() {
-    blazeface_matches_tflite(BuildOptions { fuse_blocks: true });
+    blazeface_matches_tflite(BuildOptions { fuse_blocks: true, keep_taps: true });
 }
 
 #[test]
 fn blazeface_unfused_matches_tflite_on_every_case() {
-    blazeface_matches_tflite(BuildOptions { fuse_blocks: false });
+    // Unfused and without taps: how the engine builds it on CPU adapters (pooled buffers).
+    blazeface_matches_tflite(BuildOptions { fuse_blocks: false, keep_taps: false });
 }
 
 fn blazeface_matches_tflite(options: BuildOptions) {
@@ -72,7 +73,7 @@ fn blazeface_matches_tflite(options: BuildOptions) {
         let (boxes, scores) = blazeface::assemble_outputs(&heads);
         boxes_max = boxes_max.max(check(&format!("{case} regressors"), &boxes, &golden.get("blazeface.out.regressors").1, 2e-3));
         scores_max = scores_max.max(check(&format!("{case} classificators"), &scores, &golden.get("blazeface.out.classificators").1, 5e-3));
-        if case == "image_T1" {
+        if case == "image_T1" && options.keep_taps {
             for tap in ["stem", "block07", "block08", "block11", "block16"] {
                 let got = read(net.graph().tap(tap).unwrap());
                 taps_max = taps_max.max(check_tap(&format!("blazeface {tap}"), &got, &golden.nhwc(&format!("blazeface.act.{tap}.nhwc"))));
@@ -87,12 +88,13 @@ fn blazeface_matches_tflite(options: BuildOptions) {
 
 #[test]
 fn facemesh_matches_tflite_on_every_case() {
-    facemesh_matches_tflite(BuildOptions { fuse_blocks: true });
+    facemesh_matches_tflite(BuildOptions { fuse_blocks: true, keep_taps: true });
 }
 
 #[test]
 fn facemesh_unfused_matches_tflite_on_every_case() {
-    facemesh_matches_tflite(BuildOptions { fuse_blocks: false });
+    // Unfused and without taps: how the engine builds it on CPU adapters (pooled buffers).
+    facemesh_matches_tflite(BuildOptions { fuse_blocks: false, keep_taps: false });
 }
 
 fn facemesh_matches_tflite(options: BuildOptions) {
@@ -107,7 +109,7 @@ fn facemesh_matches_tflite(options: BuildOptions) {
         submit(net.graph());
         landmarks_max = landmarks_max.max(check(&format!("{case} landmarks"), &read(net.landmarks()).data, &golden.get("facemesh.out.landmarks").1, 1e-3));
         flag_max = flag_max.max(check(&format!("{case} face flag"), &read(net.face_flag()).data, &golden.get("facemesh.out.face_flag").1, 2e-4));
-        if case == "image_T1" {
+        if case == "image_T1" && options.keep_taps {
             for tap in ["stem", "block08", "block09", "block14", "landmarks.block4", "face_flag.block2"] {
                 let got = read(net.graph().tap(tap).unwrap());
                 taps_max = taps_max.max(check_tap(&format!("facemesh {tap}"), &got, &golden.nhwc(&format!("facemesh.act.{tap}.nhwc"))));
@@ -121,10 +123,17 @@ fn facemesh_matches_tflite(options: BuildOptions) {
 }
 
 fn minifasnet_matches_pytorch(variant: Variant, network: Network, key: &str) {
+    // With taps, and without (pooled buffers, as the engine builds it).
+    for keep_taps in [true, false] {
+        minifasnet_matches_pytorch_with(variant, network, key, BuildOptions { fuse_blocks: false, keep_taps });
+    }
+}
+
+fn minifasnet_matches_pytorch_with(variant: Variant, network: Network, key: &str, options: BuildOptions) {
     let gpu = gpu();
     let weights = Weights::bundled(network).unwrap();
     let mut arena = BufferArena::new();
-    let net = MiniFasNet::new(gpu, variant, &weights, &mut arena).unwrap();
+    let net = MiniFasNet::with_options(gpu, variant, &weights, &mut arena, options).unwrap();
     let (mut logits_max, mut softmax_max, mut taps_max) = (0.0f32, 0.0f32, 0.0f32);
     for case in CASES {
         let golden = Golden::load(case);
@@ -134,7 +143,7 @@ fn minifasnet_matches_pytorch(variant: Variant, network: Network, key: &str) {
             submit(net.graph());
             logits_max = logits_max.max(check(&format!("{case} {prefix} logits"), &read(net.logits()).data, &golden.get(&format!("{prefix}.logits")).1, 5e-5));
             softmax_max = softmax_max.max(check(&format!("{case} {prefix} softmax"), &read(net.softmax()).data, &golden.get(&format!("{prefix}.softmax")).1, 1e-5));
-            if case == "image_T1" && source == "retinaface" {
+            if case == "image_T1" && source == "retinaface" && options.keep_taps {
                 for tap in ["conv1", "conv_3", "conv_34", "conv_6_dw"] {
                     let got = read(net.graph().tap(tap).unwrap());
                     taps_max = taps_max.max(check_tap(&format!("{key} {tap}"), &got, &golden.nchw(&format!("{prefix}.act.{tap}.nchw"))));
@@ -145,7 +154,7 @@ fn minifasnet_matches_pytorch(variant: Variant, network: Network, key: &str) {
         }
     }
     eprintln!(
-        "minifasnet {key}: logits max |diff| {logits_max:.3e}, softmax {softmax_max:.3e}, taps {taps_max:.3e} of max, {} dispatches",
+        "minifasnet {key} {options:?}: logits max |diff| {logits_max:.3e}, softmax {softmax_max:.3e}, taps {taps_max:.3e} of max, {} dispatches",
         net.graph().dispatch_count()
     );
 }

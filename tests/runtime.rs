@@ -88,6 +88,31 @@ fn the_arena_zeroes_every_buffer_in_one_recorded_call() {
 }
 
 #[test]
+fn pooled_buffers_are_reused_only_once_no_tensor_holds_them() {
+    let gpu = gpu();
+    let mut arena = BufferArena::new();
+    let pool = arena.open_pool();
+    let big = arena.pooled_tensor(gpu, pool, "a", Shape::new(8, 8, 16)).unwrap();
+    let held = arena.pooled_tensor(gpu, pool, "b", Shape::new(4, 4, 4)).unwrap();
+    assert!(held.buffer() != big.buffer(), "a live tensor's buffer was handed out again");
+    let flat = big.flattened();
+    drop(big);
+    let while_flat_lives = arena.pooled_tensor(gpu, pool, "c", Shape::new(4, 4, 4)).unwrap();
+    assert!(while_flat_lives.buffer() != flat.buffer(), "a view keeps its buffer in use");
+    let flat_buffer = flat.buffer().clone();
+    drop(flat);
+    // Free now: a smaller tensor of the same pool gets the buffer, bigger ones and other
+    // pools do not.
+    let other_pool = arena.open_pool();
+    assert!(arena.pooled_tensor(gpu, other_pool, "d", Shape::new(2, 2, 4)).unwrap().buffer() != &flat_buffer);
+    assert!(arena.pooled_tensor(gpu, pool, "e", Shape::new(16, 16, 16)).unwrap().buffer() != &flat_buffer);
+    let reused = arena.pooled_tensor(gpu, pool, "f", Shape::new(3, 5, 7)).unwrap();
+    assert!(reused.buffer() == &flat_buffer, "a free buffer that fits was not reused");
+    assert_eq!(reused.shape(), Shape::new(3, 5, 7));
+    assert_eq!(arena.buffers().len(), 5, "a, b, c, d and e; f reused");
+}
+
+#[test]
 fn zero_sized_tensors_are_refused() {
     let gpu = gpu();
     let mut arena = BufferArena::new();

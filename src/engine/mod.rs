@@ -365,11 +365,13 @@ fn map_read(gpu: &Gpu, buffer: &wgpu::Buffer) -> Result<Zeroizing<Vec<u8>>> {
 impl State {
     fn new(gpu: &Gpu, options: &EngineOptions) -> Result<State> {
         let mut arena = BufferArena::new();
-        let build = options.build.unwrap_or_else(|| BuildOptions::for_adapter(gpu.adapter()));
+        // The engine reads no taps: without them each network's activations share a few
+        // pooled buffers, which is less memory to clear after every frame.
+        let build = BuildOptions { keep_taps: false, ..options.build.unwrap_or_else(|| BuildOptions::for_adapter(gpu.adapter())) };
         let blazeface = BlazeFace::with_options(gpu, &Weights::bundled(Network::BlazeFace)?, &mut arena, build)?;
         let facemesh = FaceMesh::with_options(gpu, &Weights::bundled(Network::FaceMesh)?, &mut arena, build)?;
-        let v2 = MiniFasNet::new(gpu, Variant::V2, &Weights::bundled(Network::MiniFasNetV2)?, &mut arena)?;
-        let v1se = MiniFasNet::new(gpu, Variant::V1Se, &Weights::bundled(Network::MiniFasNetV1Se)?, &mut arena)?;
+        let v2 = MiniFasNet::with_options(gpu, Variant::V2, &Weights::bundled(Network::MiniFasNetV2)?, &mut arena, build)?;
+        let v1se = MiniFasNet::with_options(gpu, Variant::V1Se, &Weights::bundled(Network::MiniFasNetV1Se)?, &mut arena, build)?;
 
         let storage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC;
         let uniform = wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_SRC;

@@ -1,5 +1,7 @@
 //! GPU tensors, the buffer arena that owns them, and recorded dispatches.
 
+use std::sync::Arc;
+
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::gpu::pipelines::Kernel;
@@ -11,6 +13,9 @@ use crate::tensor::{HostTensor, Shape};
 pub struct Tensor {
     pub(crate) buffer: wgpu::Buffer,
     shape: Shape,
+    /// Held by every clone: while one lives, a pooled buffer is not handed out again
+    /// ([`BufferArena::pooled_tensor`]).
+    in_use: Arc<()>,
 }
 
 impl Tensor {
@@ -27,16 +32,32 @@ impl Tensor {
     pub fn flattened(&self) -> Tensor {
         let s = self.shape;
         let features = s.height * s.width * s.channel_groups() * 4;
-        Tensor { buffer: self.buffer.clone(), shape: Shape::new(1, 1, features).with_batch(s.batch) }
+        Tensor { buffer: self.buffer.clone(), shape: Shape::new(1, 1, features).with_batch(s.batch), in_use: Arc::clone(&self.in_use) }
     }
 }
 
 /// Owns every buffer that holds frame-derived data. Buffers are created once (when a
 /// graph is built) and reused for every frame; [`BufferArena::record_clear`] zeroes all
 /// of them in the caller's encoder, which is how the engine erases a frame.
+///
+/// A network's intermediate activations come from a pool ([`BufferArena::open_pool`]):
+/// a buffer whose tensor was dropped while the graph was built is handed to the next
+/// tensor of that pool that fits, so a network holds a few buffers in turn instead of
+/// one per layer. Graphs are built in the order they run, so a buffer is rewritten only
+/// by a dispatch recorded after the last one that reads it (wgpu orders the two).
+/// Pools never share buffers: a network's input can be written (by a resampler) before
+/// an earlier network has run.
 #[derive(Default)]
 pub struct BufferArena {
     buffers: Vec<wgpu::Buffer>,
+    pooled: Vec<PooledBuffer>,
+    pools: u32,
+}
+
+struct PooledBuffer {
+    pool: u32,
+    buffer: wgpu::Buffer,
+    in_use: Arc<()>,
 }
 
 impl BufferArena {
@@ -53,7 +74,32 @@ impl BufferArena {
             shape.padded_bytes(),
             wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
         )?;
-        Ok(Tensor { buffer, shape })
+        Ok(Tensor { buffer, shape, in_use: Arc::new(()) })
+    }
+
+    /// A new pool of recyclable buffers (one per network graph).
+    pub fn open_pool(&mut self) -> u32 {
+        self.pools += 1;
+        self.pools
+    }
+
+    /// A tensor of `shape` in a buffer of `pool`: the smallest free one that fits (its
+    /// bytes past `shape` are never read), or a new one. Not zeroed when reused: every
+    /// kernel writes the whole of its output, padding lanes included.
+    pub fn pooled_tensor(&mut self, gpu: &Gpu, pool: u32, label: &str, shape: Shape) -> Result<Tensor> {
+        shape.check_not_empty("BufferArena::pooled_tensor")?;
+        let bytes = shape.padded_bytes().div_ceil(16) * 16;
+        let free = self
+            .pooled
+            .iter()
+            .filter(|b| b.pool == pool && Arc::strong_count(&b.in_use) == 1 && b.buffer.size() >= bytes)
+            .min_by_key(|b| b.buffer.size());
+        if let Some(found) = free {
+            return Ok(Tensor { buffer: found.buffer.clone(), shape, in_use: Arc::clone(&found.in_use) });
+        }
+        let tensor = self.tensor(gpu, label, shape)?;
+        self.pooled.push(PooledBuffer { pool, buffer: tensor.buffer.clone(), in_use: Arc::clone(&tensor.in_use) });
+        Ok(tensor)
     }
 
     /// A zeroed buffer of `bytes` (rounded up to 16) with `usage` plus COPY_DST, which

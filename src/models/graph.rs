@@ -41,6 +41,10 @@ pub struct BuildOptions {
     /// Run each depthwise-separable residual block as one dispatch (separable.wgsl)
     /// instead of two or three (depthwise, max pool, pointwise).
     pub fuse_blocks: bool,
+    /// Keep the named intermediate activations ([`Graph::tap`]) for inspection. Each kept
+    /// tap holds its buffer; without taps a network's activations share a few pooled
+    /// buffers ([`BufferArena::open_pool`]). The engine builds without them.
+    pub keep_taps: bool,
 }
 
 impl BuildOptions {
@@ -51,7 +55,7 @@ impl BuildOptions {
     /// on GPUs workgroup memory is fast and each dispatch and round trip through global
     /// memory costs, so they get the fused blocks.
     pub fn for_adapter(adapter: &AdapterSummary) -> Self {
-        BuildOptions { fuse_blocks: adapter.device_type != wgpu::DeviceType::Cpu }
+        BuildOptions { fuse_blocks: adapter.device_type != wgpu::DeviceType::Cpu, keep_taps: true }
     }
 }
 
@@ -61,21 +65,37 @@ pub(crate) struct Builder<'a> {
     pub weights: &'a Weights,
     pub graph: Graph,
     label: &'static str,
+    /// The arena pool the graph's tensors come from.
+    pool: u32,
     /// Whether residual blocks run as one fused dispatch (separable.wgsl).
     pub fuse_blocks: bool,
+    keep_taps: bool,
 }
 
 impl<'a> Builder<'a> {
     pub fn new(gpu: &'a Gpu, arena: &'a mut BufferArena, weights: &'a Weights, label: &'static str, options: BuildOptions) -> Self {
-        Builder { gpu, arena, weights, graph: Graph { dispatches: Vec::new(), taps: Vec::new() }, label, fuse_blocks: options.fuse_blocks }
+        let pool = arena.open_pool();
+        Builder {
+            gpu,
+            arena,
+            weights,
+            graph: Graph { dispatches: Vec::new(), taps: Vec::new() },
+            label,
+            pool,
+            fuse_blocks: options.fuse_blocks,
+            keep_taps: options.keep_taps,
+        }
     }
 
+    /// A tensor from the graph's pool: a buffer no live tensor holds any more, or a new one.
     pub fn tensor(&mut self, shape: Shape) -> Result<Tensor> {
-        self.arena.tensor(self.gpu, self.label, shape)
+        self.arena.pooled_tensor(self.gpu, self.pool, self.label, shape)
     }
 
     pub fn tap(&mut self, name: &str, tensor: &Tensor) {
-        self.graph.taps.push((name.to_string(), tensor.clone()));
+        if self.keep_taps {
+            self.graph.taps.push((name.to_string(), tensor.clone()));
+        }
     }
 
     /// `act(conv(input) + bias + residual)` with OIHW weights `{weight}` and bias `{bias}`

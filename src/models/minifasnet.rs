@@ -58,9 +58,14 @@ pub struct MiniFasNet {
 }
 
 impl MiniFasNet {
+    /// Built with the adapter's default [`BuildOptions`].
     pub fn new(gpu: &Gpu, variant: Variant, weights: &Weights, arena: &mut BufferArena) -> Result<Self> {
-        // No separable blocks here (MiniFASNet expands first): the option changes nothing.
-        let mut b = Builder::new(gpu, arena, weights, "minifasnet", BuildOptions { fuse_blocks: false });
+        Self::with_options(gpu, variant, weights, arena, BuildOptions::for_adapter(gpu.adapter()))
+    }
+
+    pub fn with_options(gpu: &Gpu, variant: Variant, weights: &Weights, arena: &mut BufferArena, options: BuildOptions) -> Result<Self> {
+        // No separable blocks here (MiniFASNet expands first): `fuse_blocks` changes nothing.
+        let mut b = Builder::new(gpu, arena, weights, "minifasnet", BuildOptions { fuse_blocks: false, ..options });
         let input = b.tensor(Shape::new(INPUT_SIZE, INPUT_SIZE, 3))?;
         let x = conv_block(&mut b, "conv1", Conv2dDesc::new(3, 32, 3, 2, Padding::symmetric(1)), &input)?;
         b.tap("conv1", &x);
