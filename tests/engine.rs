@@ -198,6 +198,32 @@ fn concurrent_checks_give_the_same_reports_as_sequential_ones() {
 }
 
 #[test]
+fn pipelined_checks_give_the_sequential_reports_and_leave_nothing() {
+    let engine = engine(true);
+    let images: Vec<DecodedImage> = ["live_T1.jpg", "spoof_print_F1.jpg", "spoof_replay_tablet_F2.jpg"].iter().map(|n| sample(n)).collect();
+    let black = vec![0u8; 64 * 48 * 4];
+    let mut frames: Vec<Frame> = images.iter().map(|i| i.frame().unwrap()).collect();
+    frames.insert(1, Frame::rgba8(64, 48, &black).unwrap());
+    frames.push(images[0].frame().unwrap());
+    let sequential: Vec<_> = frames.iter().map(|f| engine.check_with_landmarks(f).unwrap().faces).collect();
+    let mut pipeline = engine.pipelined(true).unwrap();
+    let mut pipelined = Vec::new();
+    for (i, frame) in frames.iter().enumerate() {
+        let report = pipeline.push(frame).unwrap();
+        assert_eq!(report.is_some(), i > 0, "reports come one push late");
+        pipelined.extend(report.map(|r| r.faces));
+    }
+    pipelined.push(pipeline.finish().unwrap().expect("the last frame's report").faces);
+    assert_eq!(pipelined, sequential);
+    assert_eq!(engine.audit().unwrap(), Vec::<String>::new(), "after finish");
+    // Dropped with a frame in flight: that frame is read back and erased too.
+    let mut pipeline = engine.pipelined(false).unwrap();
+    assert!(pipeline.push(&frames[0]).unwrap().is_none());
+    drop(pipeline);
+    assert_eq!(engine.audit().unwrap(), Vec::<String>::new(), "after a drop mid-stream");
+}
+
+#[test]
 fn a_larger_frame_grows_the_frame_buffer_and_still_matches() {
     let engine = engine(true);
     let image = sample("live_T1.jpg");

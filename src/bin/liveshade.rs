@@ -308,7 +308,10 @@ fn bench(backend: &str, frames: usize, json: bool, image: &std::path::Path) -> R
         return Err(liveshade::Error::NoAdapter { backend: backend.parse().unwrap_or_default(), name_filter: None, available: Vec::new() });
     }
     if !json {
-        println!("{:<40} {:<7} {:<5} {:>14} {:>14} {:>7} {:>8} {:>5} {:>8}  stages (median ms)", "adapter", "backend", "timer", "end-to-end ms", "p99 ms", "fps", "cpu ms", "disp", "MiB");
+        println!(
+            "{:<40} {:<7} {:<5} {:>14} {:>9} {:>7} {:>8} {:>9} {:>8} {:>5} {:>6}  stages (median ms)",
+            "adapter", "backend", "timer", "end-to-end ms", "p99 ms", "fps", "fps pipe", "record ms", "host ms", "disp", "MiB"
+        );
     }
     for adapter in adapters {
         let options = EngineOptions { gpu: GpuOptions { backend: adapter.backend, adapter_name: Some(adapter.name.clone()), ..Default::default() }, ..Default::default() };
@@ -317,21 +320,33 @@ fn bench(backend: &str, frames: usize, json: bool, image: &std::path::Path) -> R
             engine.check(&frame)?;
         }
         let progress = (!json).then(|| {
-            let bar = indicatif::ProgressBar::new((2 * frames) as u64);
+            let bar = indicatif::ProgressBar::new((3 * frames) as u64);
             bar.set_message(format!("{} ({})", adapter.name, adapter.backend));
             bar
         });
-        let (mut total, mut cpu) = (Vec::with_capacity(frames), Vec::with_capacity(frames));
+        let (mut total, mut cpu, mut host) = (Vec::with_capacity(frames), Vec::with_capacity(frames), Vec::with_capacity(frames));
         let mut stages: [Vec<f64>; 3] = Default::default();
         let mut stage_timer = "wall";
         for _ in 0..frames {
             let t = engine.check(&frame)?.timings;
             total.push(t.total_ms);
-            cpu.push(t.upload_ms + t.record_ms + t.readback_ms);
+            cpu.push(t.record_ms);
+            host.push(t.upload_ms + t.record_ms + t.readback_ms);
             if let Some(bar) = &progress {
                 bar.inc(1);
             }
         }
+        // Pipelined: frame k+1 is uploaded and submitted while frame k computes.
+        let pipelined_start = std::time::Instant::now();
+        let mut pipeline = engine.pipelined(false)?;
+        for _ in 0..frames {
+            pipeline.push(&frame)?;
+            if let Some(bar) = &progress {
+                bar.inc(1);
+            }
+        }
+        pipeline.finish()?;
+        let fps_pipelined = frames as f64 / pipelined_start.elapsed().as_secs_f64();
         for _ in 0..frames {
             let (times, gpu_timer) = engine.time_stages(&frame)?;
             stage_timer = if gpu_timer { "gpu" } else { "wall" };
@@ -347,6 +362,7 @@ fn bench(backend: &str, frames: usize, json: bool, image: &std::path::Path) -> R
         }
         let (median, p99) = median_p99(&mut total);
         let (cpu_median, _) = median_p99(&mut cpu);
+        let (host_median, _) = median_p99(&mut host);
         let stage_stats: Vec<(&str, (f64, f64))> = liveshade::engine::Stage::ALL.iter().zip(stages.iter_mut()).map(|(s, v)| (s.name(), median_p99(v))).collect();
         let memory = engine.frame_memory_bytes() as f64 / (1024.0 * 1024.0);
         if json {
@@ -356,22 +372,25 @@ fn bench(backend: &str, frames: usize, json: bool, image: &std::path::Path) -> R
                 json!({
                     "adapter": adapter.name, "backend": adapter.backend.to_string(), "timer": "wall", "stage_timer": stage_timer,
                     "end_to_end_ms": {"median": median, "p99": p99},
-                    "fps_sequential": 1000.0 / median, "fps_pipelined": null,
-                    "cpu_ms_per_frame": cpu_median, "dispatches_per_frame": engine.dispatches_per_check(),
+                    "fps_sequential": 1000.0 / median, "fps_pipelined": fps_pipelined,
+                    "cpu_ms_per_frame": cpu_median, "host_ms_per_frame": host_median,
+                    "dispatches_per_frame": engine.dispatches_per_check(),
                     "frame_memory_mib": memory, "frames": frames, "stages": stage_json,
                 })
             );
         } else {
             let stage_text: Vec<String> = stage_stats.iter().map(|(n, (m, _))| format!("{n} {m:.1}")).chain([format!("({stage_timer} timer)")]).collect();
             println!(
-                "{:<40} {:<7} {:<5} {:>14.2} {:>14.2} {:>7.1} {:>8.3} {:>5} {:>8.1}  {}",
+                "{:<40} {:<7} {:<5} {:>14.2} {:>9.2} {:>7.1} {:>8.1} {:>9.3} {:>8.3} {:>5} {:>6.1}  {}",
                 adapter.name.chars().take(40).collect::<String>(),
                 adapter.backend.to_string(),
                 "wall",
                 median,
                 p99,
                 1000.0 / median,
+                fps_pipelined,
                 cpu_median,
+                host_median,
                 engine.dispatches_per_check(),
                 memory,
                 stage_text.join(", ")

@@ -15,7 +15,7 @@
 
 mod report;
 
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
 use bytemuck::{Pod, Zeroable};
@@ -159,7 +159,21 @@ struct State {
     face_quality: Dispatch,
     face_regions: Dispatch,
     project_landmarks: Dispatch,
-    readback: wgpu::Buffer,
+    /// Two readback buffers, so that a pipelined check can copy its results while the one
+    /// before it is still mapped ([`Pipelined`]); a plain check uses the first.
+    readbacks: [wgpu::Buffer; 2],
+}
+
+/// A check submitted to the GPU whose results are not read yet.
+struct Submitted {
+    readback: usize,
+    index: wgpu::SubmissionIndex,
+    width: u32,
+    height: u32,
+    landmarks: bool,
+    started: Instant,
+    uploaded: Instant,
+    submitted: Instant,
 }
 
 /// The engine: compiled pipelines, the four networks and every buffer, made once.
@@ -237,6 +251,17 @@ impl Engine {
         self.check_frame(frame, true)
     }
 
+    /// Checks a stream of frames with two in flight: each [`Pipelined::push`] uploads and
+    /// submits a frame, then reads back the one before it, so the CPU prepares frame k+1
+    /// while the GPU computes frame k. Reports come one push late; [`Pipelined::finish`]
+    /// returns the last. Each frame's buffers are zeroed in its own submission and its
+    /// readback after it is read, as with [`Engine::check`]; when the `Pipelined` is
+    /// finished or dropped, nothing of any frame remains. Other checks wait until then.
+    pub fn pipelined(&self, landmarks: bool) -> Result<Pipelined<'_>> {
+        let state = self.state.lock().map_err(|_| Error::Gpu { during: "check", message: "engine lock poisoned".into() })?;
+        Ok(Pipelined { engine: self, state, landmarks, in_flight: None, next_readback: 0 })
+    }
+
     pub(crate) fn failures(&self) -> &crate::liveness::SharedFailureLog {
         &self.failures
     }
@@ -267,9 +292,11 @@ impl Engine {
                 dirty.push(format!("{buffer:?}"));
             }
         }
-        let staging = map_read(&self.gpu, &state.readback)?;
-        if staging.iter().any(|b| *b != 0) {
-            dirty.push("readback".to_string());
+        for (i, readback) in state.readbacks.iter().enumerate() {
+            let staging = map_read(&self.gpu, readback, None)?;
+            if staging.iter().any(|b| *b != 0) {
+                dirty.push(format!("readback {i}"));
+            }
         }
         Ok(dirty)
     }
@@ -345,18 +372,90 @@ impl Engine {
 
     /// Bytes of GPU memory the engine holds for frame data.
     pub fn frame_memory_bytes(&self) -> u64 {
-        self.state.lock().map(|s| s.arena.bytes() + s.frame.size() + s.readback.size()).unwrap_or(0)
+        self.state.lock().map(|s| s.arena.bytes() + s.frame.size() + s.readbacks.iter().map(|r| r.size()).sum::<u64>()).unwrap_or(0)
     }
 }
 
-fn map_read(gpu: &Gpu, buffer: &wgpu::Buffer) -> Result<Zeroizing<Vec<u8>>> {
+/// Checks with two frames in flight ([`Engine::pipelined`]).
+pub struct Pipelined<'e> {
+    engine: &'e Engine,
+    state: MutexGuard<'e, State>,
+    landmarks: bool,
+    in_flight: Option<Submitted>,
+    next_readback: usize,
+}
+
+impl Pipelined<'_> {
+    /// Submits `frame` and returns the report of the frame pushed before it (None for the
+    /// first). On an error every buffer is erased and nothing stays in flight.
+    pub fn push(&mut self, frame: &Frame<'_>) -> Result<Option<Report>> {
+        let engine = self.engine;
+        let readback = self.next_readback;
+        let submitted = match self.state.submit(&engine.gpu, &engine.options, self.landmarks, frame, readback) {
+            Ok(submitted) => submitted,
+            Err(error) => {
+                self.in_flight = None;
+                self.state.erase(&engine.gpu);
+                return Err(error);
+            }
+        };
+        self.next_readback ^= 1;
+        match self.in_flight.replace(submitted) {
+            None => Ok(None),
+            Some(previous) => match self.state.collect(&engine.gpu, previous, false) {
+                Ok(report) => Ok(Some(report)),
+                Err(error) => {
+                    self.in_flight = None;
+                    self.state.erase(&engine.gpu);
+                    Err(error)
+                }
+            },
+        }
+    }
+
+    /// The report of the last frame pushed, once everything is erased.
+    pub fn finish(mut self) -> Result<Option<Report>> {
+        self.drain()
+    }
+
+    fn drain(&mut self) -> Result<Option<Report>> {
+        let engine = self.engine;
+        let Some(last) = self.in_flight.take() else { return Ok(None) };
+        let result = self.state.collect(&engine.gpu, last, true);
+        if result.is_err() {
+            self.state.erase(&engine.gpu);
+        }
+        result.map(Some)
+    }
+}
+
+impl Drop for Pipelined<'_> {
+    fn drop(&mut self) {
+        if self.in_flight.is_some() {
+            let _ = self.drain();
+        }
+    }
+}
+
+/// Maps `buffer` and copies it out. `written_by` is the last submission that wrote it: the
+/// wait stops there, so a later submission (a pipelined frame) keeps running.
+fn map_read(gpu: &Gpu, buffer: &wgpu::Buffer, written_by: Option<wgpu::SubmissionIndex>) -> Result<Zeroizing<Vec<u8>>> {
     let (sender, receiver) = std::sync::mpsc::channel();
     buffer.map_async(wgpu::MapMode::Read, .., move |result| {
         let _ = sender.send(result);
     });
-    gpu.wait(None, "mapping the readback")?;
+    let waited_for_all = written_by.is_none();
+    gpu.wait(written_by, "mapping the readback")?;
     let mapping_error = |message: String| Error::Gpu { during: "mapping the readback", message };
-    receiver.recv().map_err(|e| mapping_error(e.to_string()))?.map_err(|e| mapping_error(e.to_string()))?;
+    let mapped = match receiver.try_recv() {
+        Ok(mapped) => mapped,
+        Err(_) if !waited_for_all => {
+            gpu.wait(None, "mapping the readback")?;
+            receiver.recv().map_err(|e| mapping_error(e.to_string()))?
+        }
+        Err(e) => return Err(mapping_error(e.to_string())),
+    };
+    mapped.map_err(|e| mapping_error(e.to_string()))?;
     let bytes = Zeroizing::new(buffer.get_mapped_range(..).map_err(|e| mapping_error(e.to_string()))?.to_vec());
     buffer.unmap();
     Ok(bytes)
@@ -430,12 +529,15 @@ impl State {
             Kernel::WarpPerspectiveU8F64 => Some(gpu.dispatch_with_uniform(Kernel::FaceWarpF64, &resamples[1].params, &[&regions, &transform64], 1)?),
             _ => None,
         };
-        let readback = gpu.device().create_buffer(&wgpu::BufferDescriptor {
-            label: Some("readback"),
-            size: READBACK_BYTES,
-            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
+        let readback = |label| {
+            gpu.device().create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size: READBACK_BYTES,
+                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            })
+        };
+        let readbacks = [readback("readback 0"), readback("readback 1")];
         let frame = frame_buffer(gpu, INITIAL_FRAME_BYTES)?;
         let mut state = State {
             arena,
@@ -458,7 +560,7 @@ impl State {
             face_quality,
             face_regions,
             project_landmarks,
-            readback,
+            readbacks,
         };
         state.bind_resamples(gpu)?;
         gpu.check("building the engine")?;
@@ -549,7 +651,7 @@ impl State {
         }
     }
 
-    fn record(&self, encoder: &mut wgpu::CommandEncoder) {
+    fn record(&self, encoder: &mut wgpu::CommandEncoder, readback: usize) {
         {
             let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("check"), timestamp_writes: None });
             for stage in Stage::ALL {
@@ -566,46 +668,67 @@ impl State {
             (&self.quality, READ_QUALITY, 32),
         ];
         for (source, offset, size) in copies {
-            encoder.copy_buffer_to_buffer(source, 0, &self.readback, offset, size);
+            encoder.copy_buffer_to_buffer(source, 0, &self.readbacks[readback], offset, size);
         }
     }
 
     fn check(&mut self, gpu: &Gpu, options: &EngineOptions, landmarks: bool, frame: &Frame<'_>) -> Result<Report> {
-        let start = Instant::now();
+        let submitted = self.submit(gpu, options, landmarks, frame, 0)?;
+        self.collect(gpu, submitted, true)
+    }
+
+    /// Uploads `frame` and submits its check, results to readback buffer `readback`. The
+    /// submission ends by zeroing the arena and the frame's bytes.
+    fn submit(&mut self, gpu: &Gpu, options: &EngineOptions, landmarks: bool, frame: &Frame<'_>, readback: usize) -> Result<Submitted> {
+        let started = Instant::now();
         let used = self.upload(gpu, options, frame)?;
         let uploaded = Instant::now();
         let mut encoder = gpu.encoder("check");
-        self.record(&mut encoder);
+        self.record(&mut encoder, readback);
         // Erase, in the same submission, everything the frame touched.
         self.arena.record_clear(&mut encoder);
         encoder.clear_buffer(&self.frame, 0, Some(used));
         gpu.check("recording a check")?;
         let index = gpu.queue.submit([encoder.finish()]);
         let submitted = Instant::now();
-        gpu.wait(Some(index), "a check")?;
+        Ok(Submitted { readback, index, width: frame.width(), height: frame.height(), landmarks, started, uploaded, submitted })
+    }
+
+    /// Waits for a submitted check, reads its results and zeroes its readback buffer
+    /// (waiting for that too when `wait_for_clear`; otherwise the queue orders it before
+    /// any later submission completes).
+    fn collect(&self, gpu: &Gpu, submitted: Submitted, wait_for_clear: bool) -> Result<Report> {
+        gpu.wait(Some(submitted.index.clone()), "a check")?;
         let finished = Instant::now();
-        let bytes = map_read(gpu, &self.readback)?;
-        let mut report = parse(&bytes, frame.width(), frame.height(), landmarks)?;
+        let readback = &self.readbacks[submitted.readback];
+        let bytes = map_read(gpu, readback, Some(submitted.index))?;
+        let mut report = parse(&bytes, submitted.width, submitted.height, submitted.landmarks)?;
         drop(bytes);
-        self.clear_readback(gpu)?;
+        self.clear_readback(gpu, readback, wait_for_clear)?;
         let done = Instant::now();
         let ms = |a: Instant, b: Instant| (b - a).as_secs_f64() * 1e3;
         report.timings = Timings {
-            upload_ms: ms(start, uploaded),
-            record_ms: ms(uploaded, submitted),
-            gpu_ms: ms(submitted, finished),
+            upload_ms: ms(submitted.started, submitted.uploaded),
+            record_ms: ms(submitted.uploaded, submitted.submitted),
+            gpu_ms: ms(submitted.submitted, finished),
             readback_ms: ms(finished, done),
-            total_ms: ms(start, done),
+            total_ms: ms(submitted.started, done),
         };
         Ok(report)
     }
 
-    /// The readback buffer can only be zeroed once its contents have been read: a second,
+    /// A readback buffer can only be zeroed once its contents have been read: a second,
     /// tiny submission.
-    fn clear_readback(&self, gpu: &Gpu) -> Result<()> {
+    fn clear_readback(&self, gpu: &Gpu, readback: &wgpu::Buffer, wait: bool) -> Result<()> {
         let mut encoder = gpu.encoder("clear readback");
-        encoder.clear_buffer(&self.readback, 0, None);
-        gpu.submit_and_wait(encoder)
+        encoder.clear_buffer(readback, 0, None);
+        if wait {
+            gpu.submit_and_wait(encoder)
+        } else {
+            gpu.check("clearing the readback")?;
+            gpu.queue.submit([encoder.finish()]);
+            Ok(())
+        }
     }
 
     /// Zeroes everything after a failed check (best effort: the device may be gone).
@@ -613,7 +736,9 @@ impl State {
         let mut encoder = gpu.encoder("erase");
         self.arena.record_clear(&mut encoder);
         encoder.clear_buffer(&self.frame, 0, None);
-        encoder.clear_buffer(&self.readback, 0, None);
+        for readback in &self.readbacks {
+            encoder.clear_buffer(readback, 0, None);
+        }
         let _ = gpu.submit_and_wait(encoder);
     }
 }
