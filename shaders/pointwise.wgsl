@@ -30,12 +30,19 @@ struct PointwiseParams {
 // The naive variant writes single values through this view of the output buffer.
 @group(0) @binding(6) var<storage, read_write> output_values: array<f32>;
 
-fn store(pixel: u32, c4: u32, sum: vec4<f32>) {
+// Bias, residual, activation, store: one output channel group of one pixel.
+fn store(pixel: u32, c4: u32, sum: vec4<f32>, bias: vec4<f32>, slope: vec4<f32>) {
     var skip = vec4<f32>(0.0);
     if (c4 < params.residual_c4) { skip = residual[pixel * params.residual_c4 + c4]; }
-    let slope = channel_params[slope_base(params.out_c) + c4];
-    output[pixel * params.out_c4 + c4] =
-        finish(sum, channel_params[c4], skip, slope, params.activation, c4, params.out_c);
+    output[pixel * params.out_c4 + c4] = finish(sum, bias, skip, slope, params.activation, c4, params.out_c);
+}
+
+fn bias_of(c4: u32) -> vec4<f32> {
+    return channel_params[c4];
+}
+
+fn slope_of(c4: u32) -> vec4<f32> {
+    return channel_params[slope_base(params.out_c) + c4];
 }
 
 @compute @workgroup_size(64)
@@ -63,10 +70,11 @@ fn pointwise_naive(@builtin(global_invocation_id) id: vec3<u32>,
     output_values[index] = select(0.0, value, co < params.out_c);
 }
 
-fn store_pair(pixel: u32, c4: u32, first: vec4<f32>, second: vec4<f32>) {
+// The two channel groups of one pixel (bias and slope loaded once per invocation).
+fn store_pair(pixel: u32, c4: u32, first: vec4<f32>, second: vec4<f32>, bias: mat2x4<f32>, slope: mat2x4<f32>) {
     if (pixel >= params.pixels) { return; }
-    store(pixel, c4, first);
-    if (c4 + 1u < params.out_c4) { store(pixel, c4 + 1u, second); }
+    store(pixel, c4, first, bias[0], slope[0]);
+    if (c4 + 1u < params.out_c4) { store(pixel, c4 + 1u, second, bias[1], slope[1]); }
 }
 
 // 8 pixels x 2 channel groups, written out by hand: no local arrays and no inner loops.
@@ -126,14 +134,121 @@ fn pointwise_blocked(@builtin(global_invocation_id) id: vec3<u32>,
         let a7 = input[row7 + k4];
         sum7a = multiply_add(sum7a, a7, w0a, w1a, w2a, w3a); sum7b = multiply_add(sum7b, a7, w0b, w1b, w2b, w3b);
     }
-    store_pair(first_pixel, c4, sum0a, sum0b);
-    store_pair(first_pixel + 1u, c4, sum1a, sum1b);
-    store_pair(first_pixel + 2u, c4, sum2a, sum2b);
-    store_pair(first_pixel + 3u, c4, sum3a, sum3b);
-    store_pair(first_pixel + 4u, c4, sum4a, sum4b);
-    store_pair(first_pixel + 5u, c4, sum5a, sum5b);
-    store_pair(first_pixel + 6u, c4, sum6a, sum6b);
-    store_pair(first_pixel + 7u, c4, sum7a, sum7b);
+    // The second group's bias and slope past the last channel group read padding or the
+    // slopes; they are never stored.
+    let bias = mat2x4<f32>(bias_of(c4), bias_of(c4 + 1u));
+    let slope = mat2x4<f32>(slope_of(c4), slope_of(c4 + 1u));
+    store_pair(first_pixel, c4, sum0a, sum0b, bias, slope);
+    store_pair(first_pixel + 1u, c4, sum1a, sum1b, bias, slope);
+    store_pair(first_pixel + 2u, c4, sum2a, sum2b, bias, slope);
+    store_pair(first_pixel + 3u, c4, sum3a, sum3b, bias, slope);
+    store_pair(first_pixel + 4u, c4, sum4a, sum4b, bias, slope);
+    store_pair(first_pixel + 5u, c4, sum5a, sum5b, bias, slope);
+    store_pair(first_pixel + 6u, c4, sum6a, sum6b, bias, slope);
+    store_pair(first_pixel + 7u, c4, sum7a, sum7b, bias, slope);
+}
+
+// 4 input channels x 4 output channel groups: each column of `sum` is one group.
+fn multiply_add4(sum: mat4x4<f32>, a: vec4<f32>, w0: mat4x4<f32>, w1: mat4x4<f32>, w2: mat4x4<f32>, w3: mat4x4<f32>) -> mat4x4<f32> {
+    return mat4x4<f32>(
+        multiply_add(sum[0], a, w0[0], w1[0], w2[0], w3[0]),
+        multiply_add(sum[1], a, w0[1], w1[1], w2[1], w3[1]),
+        multiply_add(sum[2], a, w0[2], w1[2], w2[2], w3[2]),
+        multiply_add(sum[3], a, w0[3], w1[3], w2[3], w3[3]));
+}
+
+// Four channel groups of one weight row. Groups past weight_c4 read the next row (or past
+// the end, which reads zero); they feed sums that are never stored.
+fn weight_row(at: u32) -> mat4x4<f32> {
+    return mat4x4<f32>(weights[at], weights[at + 1u], weights[at + 2u], weights[at + 3u]);
+}
+
+fn store_four(pixel: u32, c4: u32, sum: mat4x4<f32>, bias: mat4x4<f32>, slope: mat4x4<f32>) {
+    if (pixel >= params.pixels) { return; }
+    store(pixel, c4, sum[0], bias[0], slope[0]);
+    if (c4 + 1u < params.out_c4) { store(pixel, c4 + 1u, sum[1], bias[1], slope[1]); }
+    if (c4 + 2u < params.out_c4) { store(pixel, c4 + 2u, sum[2], bias[2], slope[2]); }
+    if (c4 + 3u < params.out_c4) { store(pixel, c4 + 3u, sum[3], bias[3], slope[3]); }
+}
+
+// 16 pixels x 4 channel groups (16 output channels) per invocation, each pixel's sums a
+// matrix: twice the multiply-adds of pointwise_blocked per load. For CPU adapters on
+// layers of 80 channels and more, or a multiple of 16 (src/nn/pointwise.rs), where little
+// of the block is padding. Measured on lavapipe in the same run: 1.16-1.28x the 8 x 8
+// block on 32-128 channel layers, 0.94x on 24 channels (BENCHMARKS.md).
+@compute @workgroup_size(64)
+fn pointwise_wide(@builtin(global_invocation_id) id: vec3<u32>,
+                  @builtin(num_workgroups) workgroups: vec3<u32>) {
+    let index = linear_index(id, workgroups);
+    let channel_blocks = (params.out_c4 + 3u) / 4u;
+    let pixel_blocks = (params.pixels + 15u) / 16u;
+    if (index >= channel_blocks * pixel_blocks) { return; }
+    let c4 = (index % channel_blocks) * 4u;
+    let first_pixel = (index / channel_blocks) * 16u;
+
+    let last = params.pixels - 1u;
+    let row0 = min(first_pixel, last) * params.in_c4;
+    let row1 = min(first_pixel + 1u, last) * params.in_c4;
+    let row2 = min(first_pixel + 2u, last) * params.in_c4;
+    let row3 = min(first_pixel + 3u, last) * params.in_c4;
+    let row4 = min(first_pixel + 4u, last) * params.in_c4;
+    let row5 = min(first_pixel + 5u, last) * params.in_c4;
+    let row6 = min(first_pixel + 6u, last) * params.in_c4;
+    let row7 = min(first_pixel + 7u, last) * params.in_c4;
+    let row8 = min(first_pixel + 8u, last) * params.in_c4;
+    let row9 = min(first_pixel + 9u, last) * params.in_c4;
+    let row10 = min(first_pixel + 10u, last) * params.in_c4;
+    let row11 = min(first_pixel + 11u, last) * params.in_c4;
+    let row12 = min(first_pixel + 12u, last) * params.in_c4;
+    let row13 = min(first_pixel + 13u, last) * params.in_c4;
+    let row14 = min(first_pixel + 14u, last) * params.in_c4;
+    let row15 = min(first_pixel + 15u, last) * params.in_c4;
+    var sum0 = mat4x4<f32>();  var sum1 = mat4x4<f32>();  var sum2 = mat4x4<f32>();  var sum3 = mat4x4<f32>();
+    var sum4 = mat4x4<f32>();  var sum5 = mat4x4<f32>();  var sum6 = mat4x4<f32>();  var sum7 = mat4x4<f32>();
+    var sum8 = mat4x4<f32>();  var sum9 = mat4x4<f32>();  var sum10 = mat4x4<f32>(); var sum11 = mat4x4<f32>();
+    var sum12 = mat4x4<f32>(); var sum13 = mat4x4<f32>(); var sum14 = mat4x4<f32>(); var sum15 = mat4x4<f32>();
+    let stride = params.weight_c4;
+    for (var k4 = 0u; k4 < params.in_c4; k4++) {
+        let w = k4 * 4u * stride + c4;
+        let w0 = weight_row(w);
+        let w1 = weight_row(w + stride);
+        let w2 = weight_row(w + 2u * stride);
+        let w3 = weight_row(w + 3u * stride);
+        sum0 = multiply_add4(sum0, input[row0 + k4], w0, w1, w2, w3);
+        sum1 = multiply_add4(sum1, input[row1 + k4], w0, w1, w2, w3);
+        sum2 = multiply_add4(sum2, input[row2 + k4], w0, w1, w2, w3);
+        sum3 = multiply_add4(sum3, input[row3 + k4], w0, w1, w2, w3);
+        sum4 = multiply_add4(sum4, input[row4 + k4], w0, w1, w2, w3);
+        sum5 = multiply_add4(sum5, input[row5 + k4], w0, w1, w2, w3);
+        sum6 = multiply_add4(sum6, input[row6 + k4], w0, w1, w2, w3);
+        sum7 = multiply_add4(sum7, input[row7 + k4], w0, w1, w2, w3);
+        sum8 = multiply_add4(sum8, input[row8 + k4], w0, w1, w2, w3);
+        sum9 = multiply_add4(sum9, input[row9 + k4], w0, w1, w2, w3);
+        sum10 = multiply_add4(sum10, input[row10 + k4], w0, w1, w2, w3);
+        sum11 = multiply_add4(sum11, input[row11 + k4], w0, w1, w2, w3);
+        sum12 = multiply_add4(sum12, input[row12 + k4], w0, w1, w2, w3);
+        sum13 = multiply_add4(sum13, input[row13 + k4], w0, w1, w2, w3);
+        sum14 = multiply_add4(sum14, input[row14 + k4], w0, w1, w2, w3);
+        sum15 = multiply_add4(sum15, input[row15 + k4], w0, w1, w2, w3);
+    }
+    let bias = mat4x4<f32>(bias_of(c4), bias_of(c4 + 1u), bias_of(c4 + 2u), bias_of(c4 + 3u));
+    let slope = mat4x4<f32>(slope_of(c4), slope_of(c4 + 1u), slope_of(c4 + 2u), slope_of(c4 + 3u));
+    store_four(first_pixel, c4, sum0, bias, slope);
+    store_four(first_pixel + 1u, c4, sum1, bias, slope);
+    store_four(first_pixel + 2u, c4, sum2, bias, slope);
+    store_four(first_pixel + 3u, c4, sum3, bias, slope);
+    store_four(first_pixel + 4u, c4, sum4, bias, slope);
+    store_four(first_pixel + 5u, c4, sum5, bias, slope);
+    store_four(first_pixel + 6u, c4, sum6, bias, slope);
+    store_four(first_pixel + 7u, c4, sum7, bias, slope);
+    store_four(first_pixel + 8u, c4, sum8, bias, slope);
+    store_four(first_pixel + 9u, c4, sum9, bias, slope);
+    store_four(first_pixel + 10u, c4, sum10, bias, slope);
+    store_four(first_pixel + 11u, c4, sum11, bias, slope);
+    store_four(first_pixel + 12u, c4, sum12, bias, slope);
+    store_four(first_pixel + 13u, c4, sum13, bias, slope);
+    store_four(first_pixel + 14u, c4, sum14, bias, slope);
+    store_four(first_pixel + 15u, c4, sum15, bias, slope);
 }
 
 // 64 pixels x 16 channel groups per workgroup of 256; each invocation owns 4 pixels x 1
@@ -192,6 +307,6 @@ fn pointwise_tiled(@builtin(workgroup_id) group: vec3<u32>,
     if (c4 >= params.out_c4) { return; }
     for (var p = 0u; p < 4u; p++) {
         let pixel = tile_pixel + my_pixels + p;
-        if (pixel < params.pixels) { store(pixel, c4, sum[p]); }
+        if (pixel < params.pixels) { store(pixel, c4, sum[p], bias_of(c4), slope_of(c4)); }
     }
 }

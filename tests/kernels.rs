@@ -136,7 +136,7 @@ fn conv2d_matches_reference_on_network_geometries() {
 fn conv2d_routes_to_the_specialised_kernels() {
     let gpu = gpu();
     let pointwise = Conv2d::new(gpu, Conv2dDesc::new(8, 8, 1, 1, Padding::VALID), &[0.0; 64], None, Activation::None).unwrap();
-    assert_eq!(pointwise.kernel(), gpu.pointwise_variant().kernel());
+    assert_eq!(pointwise.kernel(), gpu.pointwise_variant().kernel(8, 64));
     let depthwise = Conv2d::new(gpu, Conv2dDesc::new(8, 8, 3, 2, Padding::same(8, 8, 3, 3, 2)).with_groups(8), &[0.0; 72], None, Activation::None).unwrap();
     assert_eq!(depthwise.kernel(), Kernel::Depthwise3x3);
     let depthwise5 = Conv2d::new(gpu, Conv2dDesc::new(4, 4, 5, 1, Padding::VALID).with_groups(4), &[0.0; 100], None, Activation::None).unwrap();
@@ -233,6 +233,11 @@ fn pointwise_naive_matches_reference_on_random_shapes() {
 #[test]
 fn pointwise_blocked_matches_reference_on_random_shapes() {
     pointwise_matches_reference(PointwiseVariant::Blocked, 6);
+}
+
+#[test]
+fn pointwise_wide_matches_reference_on_random_shapes() {
+    pointwise_matches_reference(PointwiseVariant::Wide, 8);
 }
 
 #[test]

@@ -115,6 +115,7 @@ pub enum Kernel {
     Depthwise5x5,
     PointwiseNaive,
     PointwiseBlocked,
+    PointwiseWide,
     PointwiseTiled,
     MaxPool2x2,
     GlobalAveragePool,
@@ -157,7 +158,7 @@ const POOL_SLOTS: &[(u32, Slot)] = &[(0, Uniform), (1, Read), (2, ReadWrite)];
 const DENSE_SLOTS: &[(u32, Slot)] = &[(0, Uniform), (1, Read), (2, Read), (3, Read), (4, ReadWrite)];
 
 impl Kernel {
-    pub const ALL: [Kernel; 24] = [
+    pub const ALL: [Kernel; 25] = [
         Kernel::Conv2dDense,
         Kernel::Conv2dDenseWide,
         Kernel::Conv2dGrouped,
@@ -165,6 +166,7 @@ impl Kernel {
         Kernel::Depthwise5x5,
         Kernel::PointwiseNaive,
         Kernel::PointwiseBlocked,
+        Kernel::PointwiseWide,
         Kernel::PointwiseTiled,
         Kernel::MaxPool2x2,
         Kernel::GlobalAveragePool,
@@ -188,7 +190,7 @@ impl Kernel {
         match self {
             Kernel::Conv2dDense | Kernel::Conv2dDenseWide | Kernel::Conv2dGrouped => Family::Conv,
             Kernel::Depthwise3x3 | Kernel::Depthwise5x5 => Family::Depthwise,
-            Kernel::PointwiseNaive | Kernel::PointwiseBlocked | Kernel::PointwiseTiled => {
+            Kernel::PointwiseNaive | Kernel::PointwiseBlocked | Kernel::PointwiseWide | Kernel::PointwiseTiled => {
                 Family::Pointwise
             }
             Kernel::MaxPool2x2 | Kernel::GlobalAveragePool => Family::Pool,
@@ -210,6 +212,7 @@ impl Kernel {
             Kernel::Depthwise3x3 | Kernel::Depthwise5x5 => "depthwise",
             Kernel::PointwiseNaive => "pointwise_naive",
             Kernel::PointwiseBlocked => "pointwise_blocked",
+            Kernel::PointwiseWide => "pointwise_wide",
             Kernel::PointwiseTiled => "pointwise_tiled",
             Kernel::MaxPool2x2 => "max_pool_2x2",
             Kernel::GlobalAveragePool => "global_average_pool",

@@ -284,7 +284,7 @@ impl Conv2d {
     /// The kernel this layer runs.
     pub fn kernel(&self) -> Kernel {
         match self {
-            Conv2d::Pointwise(layer) => layer.variant().kernel(),
+            Conv2d::Pointwise(layer) => layer.kernel(),
             Conv2d::Depthwise(layer) => layer.kernel(),
             Conv2d::General(layer) => layer.kernel(),
         }

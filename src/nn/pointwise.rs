@@ -12,14 +12,17 @@ use crate::tensor::Shape;
 pub enum PointwiseVariant {
     /// One output value per invocation: the baseline the others are measured against.
     Naive,
-    /// 8 pixels x 8 output channels per invocation in registers, vec4 loads.
+    /// 8 pixels x 8 output channels per invocation in registers, vec4 loads; layers where
+    /// a 16-channel block wastes little run [`PointwiseVariant::Wide`]'s kernel instead.
     Blocked,
+    /// 16 pixels x 16 output channels per invocation on every layer.
+    Wide,
     /// 64 x 64 output tiles staged through workgroup memory.
     Tiled,
 }
 
 impl PointwiseVariant {
-    pub const ALL: [PointwiseVariant; 3] = [PointwiseVariant::Naive, PointwiseVariant::Blocked, PointwiseVariant::Tiled];
+    pub const ALL: [PointwiseVariant; 4] = [PointwiseVariant::Naive, PointwiseVariant::Blocked, PointwiseVariant::Wide, PointwiseVariant::Tiled];
 
     /// The default per adapter. On CPU adapters (lavapipe, llvmpipe, SwiftShader) workgroup
     /// memory is ordinary memory behind barriers and register blocking wins by 3-30x
@@ -32,10 +35,13 @@ impl PointwiseVariant {
         }
     }
 
-    pub fn kernel(self) -> Kernel {
+    /// The kernel for a layer of `out_channels` outputs over `pixels` pixels.
+    pub fn kernel(self, out_channels: u32, pixels: u64) -> Kernel {
         match self {
             PointwiseVariant::Naive => Kernel::PointwiseNaive,
+            PointwiseVariant::Blocked if wide_block_fits(out_channels, pixels) => Kernel::PointwiseWide,
             PointwiseVariant::Blocked => Kernel::PointwiseBlocked,
+            PointwiseVariant::Wide => Kernel::PointwiseWide,
             PointwiseVariant::Tiled => Kernel::PointwiseTiled,
         }
     }
@@ -44,17 +50,31 @@ impl PointwiseVariant {
         match self {
             PointwiseVariant::Naive => "naive",
             PointwiseVariant::Blocked => "blocked",
+            PointwiseVariant::Wide => "wide",
             PointwiseVariant::Tiled => "tiled",
         }
     }
 
-    /// Workgroups covering `pixels` x `weight_c4` channel groups.
-    fn workgroups(self, pixels: u64, out_c4: u64, weight_c4: u64) -> u64 {
-        match self {
-            PointwiseVariant::Naive => (pixels * out_c4 * 4).div_ceil(64),
-            PointwiseVariant::Blocked => (pixels.div_ceil(8) * (weight_c4 / 2)).div_ceil(64),
-            PointwiseVariant::Tiled => pixels.div_ceil(64) * weight_c4.div_ceil(16),
-        }
+}
+
+/// Whether `pointwise_wide`'s 16 x 16 blocks suit a layer: a multiple of 16 channels, or
+/// wide enough (80 and more) that the last block's padding is under a tenth (on 24
+/// channels, a third padding, it measured slower than the 8 x 8 block); and enough blocks
+/// for four workgroups, so that small layers (MiniFASNet's 5x5 and 10x10) still spread
+/// over every thread.
+fn wide_block_fits(out_channels: u32, pixels: u64) -> bool {
+    let out_c4 = out_channels.div_ceil(4);
+    let blocks = pixels.div_ceil(16) * out_c4.div_ceil(4) as u64;
+    (out_c4 % 4 == 0 || out_c4 >= 20) && blocks >= 4 * 64
+}
+
+/// Workgroups of `kernel` covering `pixels` x `weight_c4` channel groups.
+fn workgroups(kernel: Kernel, pixels: u64, out_c4: u64, weight_c4: u64) -> u64 {
+    match kernel {
+        Kernel::PointwiseNaive => (pixels * out_c4 * 4).div_ceil(64),
+        Kernel::PointwiseWide => (pixels.div_ceil(16) * out_c4.div_ceil(4)).div_ceil(64),
+        Kernel::PointwiseTiled => pixels.div_ceil(64) * weight_c4.div_ceil(16),
+        _ => (pixels.div_ceil(8) * (weight_c4 / 2)).div_ceil(64),
     }
 }
 
@@ -121,6 +141,11 @@ impl Pointwise {
         self.variant
     }
 
+    /// The kernel this layer runs on a large input (small ones may take another variant).
+    pub fn kernel(&self) -> Kernel {
+        self.variant.kernel(self.out_channels, u64::MAX / 2)
+    }
+
     pub fn output_shape(&self, input: Shape) -> Shape {
         Shape { channels: self.out_channels, ..input }
     }
@@ -147,12 +172,12 @@ impl Pointwise {
             residual_c4: residual_c.div_ceil(4),
             _padding: 0,
         };
-        let kernel = self.variant.kernel();
+        let kernel = self.variant.kernel(self.out_channels, out.pixels());
         gpu.dispatch(
             kernel,
             bytemuck::bytes_of(&params),
             &[input.buffer(), &self.weights, &self.channel_params, residual_buffer, output.buffer()],
-            self.variant.workgroups(out.pixels(), out_c4 as u64, weight_c4 as u64),
+            workgroups(kernel, out.pixels(), out_c4 as u64, weight_c4 as u64),
         )
     }
 
