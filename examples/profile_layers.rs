@@ -3,7 +3,15 @@
 
 use std::time::Instant;
 
+use liveshade::engine::{Engine, EngineOptions, Stage};
+use liveshade::frame::DecodedImage;
 use liveshade::gpu::{Backend, BufferArena, Gpu, GpuOptions, record_all};
+
+/// The layer kernels, whose times the network sections above break down.
+const NETWORK_KERNELS: [&str; 12] = [
+    "conv2d_dense", "conv2d_dense_wide", "conv2d_grouped", "depthwise", "pointwise_blocked", "pointwise_wide",
+    "pointwise_tiled", "max_pool_2x2", "global_average_pool", "channel_scale", "dense", "softmax",
+];
 use liveshade::models::{BlazeFace, FaceMesh, Graph, MiniFasNet, Network, Variant, Weights};
 
 fn fastest_ms(gpu: &Gpu, run: impl Fn(&mut wgpu::CommandEncoder)) -> f64 {
@@ -64,6 +72,28 @@ fn main() -> liveshade::Result<()> {
     let v1se = MiniFasNet::new(&gpu, Variant::V1Se, &Weights::bundled(Network::MiniFasNetV1Se)?, &mut arena)?;
     for (name, graph) in [("blazeface", blazeface.graph()), ("facemesh", facemesh.graph()), ("minifasnet_v2", v2.graph()), ("minifasnet_v1se", v1se.graph())] {
         profile(&gpu, name, graph);
+    }
+    drop(gpu);
+
+    // The engine's own dispatches (resamplers, detection, regions) on a sample frame,
+    // fastest of 21 runs of the whole per-dispatch timing.
+    let engine = Engine::new(EngineOptions { gpu: GpuOptions { backend: Backend::from_env()?, ..Default::default() }, ..Default::default() })?;
+    let image = DecodedImage::open(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/live_T1.jpg"))?;
+    let frame = image.frame()?;
+    let mut fastest: Vec<(Stage, &str, f64)> = engine.time_dispatches(&frame)?;
+    for _ in 0..20 {
+        for (best, now) in fastest.iter_mut().zip(engine.time_dispatches(&frame)?) {
+            best.2 = best.2.min(now.2);
+        }
+    }
+    println!("engine on samples/live_T1.jpg: {} dispatches", fastest.len());
+    for stage in Stage::ALL {
+        let of_stage: Vec<_> = fastest.iter().filter(|t| t.0 == stage).collect();
+        let total: f64 = of_stage.iter().map(|t| t.2).sum();
+        println!("  {:<10} {:>3} dispatches, sum {total:.2} ms", stage.name(), of_stage.len());
+        for (_, kernel, ms) in of_stage.iter().filter(|t| !NETWORK_KERNELS.contains(&t.1)) {
+            println!("    {kernel:<24} {ms:.3} ms");
+        }
     }
     Ok(())
 }

@@ -6,7 +6,8 @@
 //! frame bytes (write_buffer) -> warp_affine_u8 letterbox 128x128 -> BlazeFace
 //!   -> detect_faces (decode, threshold, weighted NMS) -> face_regions (Face Mesh ROI,
 //!   MiniFASNet box and crops) -> warp_affine_u8 192x192 -> Face Mesh -> project_landmarks
-//!   -> resize_linear_u8 80x80 (x2) -> MiniFASNetV2, MiniFASNetV1SE (softmax)
+//!   -> resize_linear_u8 80x80 -> MiniFASNetV2 -> resize_linear_u8 80x80 -> MiniFASNetV1SE
+//!   (softmax each)
 //!   -> copy the results to one small readback buffer -> zero every buffer above
 //! ```
 //! The frame is uploaded as raw bytes into a storage buffer rather than a texture: the
@@ -365,6 +366,33 @@ impl Engine {
         Ok(times)
     }
 
+    /// Times every dispatch of a check on `frame` on its own, in order (each submitted and
+    /// waited for alone, so each time includes one submit's fixed cost), then erases
+    /// everything. (stage, kernel entry point, milliseconds) per dispatch. For profiling.
+    pub fn time_dispatches(&self, frame: &Frame<'_>) -> Result<Vec<(Stage, &'static str, f64)>> {
+        let mut state = self.state.lock().map_err(|_| Error::Gpu { during: "timing", message: "engine lock poisoned".into() })?;
+        let used = state.upload(&self.gpu, &self.options, frame)?;
+        let mut times = Vec::with_capacity(state.dispatch_count());
+        let mut timed = || -> Result<()> {
+            for stage in Stage::ALL {
+                for dispatch in state.stage_dispatches(stage) {
+                    let mut encoder = self.gpu.encoder("timed dispatch");
+                    crate::gpu::record_all(&mut encoder, [dispatch]);
+                    let start = Instant::now();
+                    self.gpu.submit_and_wait(encoder)?;
+                    times.push((stage, dispatch.kernel().entry_point(), start.elapsed().as_secs_f64() * 1e3));
+                }
+            }
+            Ok(())
+        };
+        let result = timed();
+        let mut encoder = self.gpu.encoder("erase");
+        state.arena.record_clear(&mut encoder);
+        encoder.clear_buffer(&state.frame, 0, Some(used));
+        self.gpu.submit_and_wait(encoder)?;
+        result.map(|()| times)
+    }
+
     /// Dispatches recorded per check.
     pub fn dispatches_per_check(&self) -> usize {
         self.state.lock().map(|s| s.dispatch_count()).unwrap_or(0)
@@ -464,6 +492,9 @@ fn map_read(gpu: &Gpu, buffer: &wgpu::Buffer, written_by: Option<wgpu::Submissio
 impl State {
     fn new(gpu: &Gpu, options: &EngineOptions) -> Result<State> {
         let mut arena = BufferArena::new();
+        // The networks share one pool of activation buffers: the check records every
+        // dispatch in build order, each network's input written just before its graph.
+        arena.share_one_pool();
         // The engine reads no taps: without them each network's activations share a few
         // pooled buffers, which is less memory to clear after every frame.
         let build = BuildOptions { keep_taps: false, ..options.build.unwrap_or_else(|| BuildOptions::for_adapter(gpu.adapter())) };
@@ -624,7 +655,32 @@ impl State {
         Ok(padded)
     }
 
-    /// Records one stage of a check into `pass`.
+    /// The dispatches of one stage of a check, in the order they run.
+    fn stage_dispatches(&self, stage: Stage) -> Vec<&Dispatch> {
+        let mut list = Vec::with_capacity(self.dispatch_count());
+        match stage {
+            Stage::Detection => {
+                list.push(&self.resample_dispatches[0]);
+                list.extend(self.blazeface.graph().dispatches_iter());
+                list.extend([&self.detect, &self.face_quality, &self.face_regions]);
+            }
+            Stage::Landmarks => {
+                list.extend(self.face_warp.as_ref());
+                list.push(&self.resample_dispatches[1]);
+                list.extend(self.facemesh.graph().dispatches_iter());
+                list.push(&self.project_landmarks);
+            }
+            Stage::Liveness => {
+                list.push(&self.resample_dispatches[2]);
+                list.extend(self.v2.graph().dispatches_iter());
+                list.push(&self.resample_dispatches[3]);
+                list.extend(self.v1se.graph().dispatches_iter());
+            }
+        }
+        list
+    }
+
+    /// Records one stage of a check into `pass` (no allocation: the frame path).
     fn record_stage(&self, stage: Stage, pass: &mut wgpu::ComputePass<'_>) {
         match stage {
             Stage::Detection => {
@@ -642,10 +698,12 @@ impl State {
                 self.facemesh.graph().record(pass);
                 self.project_landmarks.record(pass);
             }
+            // Each crop right before its network: with one shared pool, V1SE's input may be a
+            // buffer MiniFASNetV2 used (BufferArena::share_one_pool).
             Stage::Liveness => {
                 self.resample_dispatches[2].record(pass);
-                self.resample_dispatches[3].record(pass);
                 self.v2.graph().record(pass);
+                self.resample_dispatches[3].record(pass);
                 self.v1se.graph().record(pass);
             }
         }

@@ -45,13 +45,14 @@ impl Tensor {
 /// tensor of that pool that fits, so a network holds a few buffers in turn instead of
 /// one per layer. Graphs are built in the order they run, so a buffer is rewritten only
 /// by a dispatch recorded after the last one that reads it (wgpu orders the two).
-/// Pools never share buffers: a network's input can be written (by a resampler) before
-/// an earlier network has run.
+/// Pools never share buffers, unless [`BufferArena::share_one_pool`] says that the
+/// caller records everything in build order.
 #[derive(Default)]
 pub struct BufferArena {
     buffers: Vec<wgpu::Buffer>,
     pooled: Vec<PooledBuffer>,
     pools: u32,
+    one_pool: bool,
 }
 
 struct PooledBuffer {
@@ -79,8 +80,17 @@ impl BufferArena {
 
     /// A new pool of recyclable buffers (one per network graph).
     pub fn open_pool(&mut self) -> u32 {
-        self.pools += 1;
+        if !(self.one_pool && self.pools > 0) {
+            self.pools += 1;
+        }
         self.pools
+    }
+
+    /// From now on every graph shares one pool. Only for a caller that records every
+    /// dispatch in the order it was built, including the writes of each network's input
+    /// (which may reuse a buffer an earlier network freed): the engine.
+    pub fn share_one_pool(&mut self) {
+        self.one_pool = true;
     }
 
     /// A tensor of `shape` in a buffer of `pool`: the smallest free one that fits (its
