@@ -1,5 +1,6 @@
 //! Times every dispatch of the four networks on its own (fastest of repeated submits),
-//! to find where a frame's time goes. `cargo run --release --example profile_layers`.
+//! to find where a frame's time goes, and each network built with and without fused
+//! blocks in the same run. `cargo run --release --example profile_layers`.
 
 use std::time::Instant;
 
@@ -12,7 +13,22 @@ const NETWORK_KERNELS: [&str; 12] = [
     "conv2d_dense", "conv2d_dense_wide", "conv2d_grouped", "depthwise", "pointwise_blocked", "pointwise_wide",
     "pointwise_tiled", "max_pool_2x2", "global_average_pool", "channel_scale", "dense", "softmax",
 ];
-use liveshade::models::{BlazeFace, FaceMesh, Graph, MiniFasNet, Network, Variant, Weights};
+use liveshade::models::{BlazeFace, BuildOptions, FaceMesh, Graph, MiniFasNet, Network, Variant, Weights};
+
+/// Whole-network times of two builds of a network, measured alternately (fastest of 21).
+fn compare(gpu: &Gpu, name: &str, unfused: &Graph, fused: &Graph) {
+    let (mut a, mut b) = (f64::MAX, f64::MAX);
+    for _ in 0..21 {
+        a = a.min(fastest_ms(gpu, |e| record_all(e, unfused.dispatches_iter())));
+        b = b.min(fastest_ms(gpu, |e| record_all(e, fused.dispatches_iter())));
+    }
+    println!(
+        "{name}: unfused {} dispatches {a:.2} ms, fused blocks {} dispatches {b:.2} ms ({:.2}x)",
+        unfused.dispatch_count(),
+        fused.dispatch_count(),
+        a / b
+    );
+}
 
 fn fastest_ms(gpu: &Gpu, run: impl Fn(&mut wgpu::CommandEncoder)) -> f64 {
     let mut times: Vec<f64> = (0..21)
@@ -72,6 +88,19 @@ fn main() -> liveshade::Result<()> {
     let v1se = MiniFasNet::new(&gpu, Variant::V1Se, &Weights::bundled(Network::MiniFasNetV1Se)?, &mut arena)?;
     for (name, graph) in [("blazeface", blazeface.graph()), ("facemesh", facemesh.graph()), ("minifasnet_v2", v2.graph()), ("minifasnet_v1se", v1se.graph())] {
         profile(&gpu, name, graph);
+    }
+    let (unfused, fused) = (BuildOptions { fuse_blocks: false, keep_taps: false }, BuildOptions { fuse_blocks: true, keep_taps: false });
+    let weights = Weights::bundled(Network::BlazeFace)?;
+    let (a, b) = (BlazeFace::with_options(&gpu, &weights, &mut arena, unfused)?, BlazeFace::with_options(&gpu, &weights, &mut arena, fused)?);
+    compare(&gpu, "blazeface", a.graph(), b.graph());
+    let weights = Weights::bundled(Network::FaceMesh)?;
+    let (a, b) = (FaceMesh::with_options(&gpu, &weights, &mut arena, unfused)?, FaceMesh::with_options(&gpu, &weights, &mut arena, fused)?);
+    compare(&gpu, "facemesh", a.graph(), b.graph());
+    for (name, variant, network) in [("minifasnet_v2", Variant::V2, Network::MiniFasNetV2), ("minifasnet_v1se", Variant::V1Se, Network::MiniFasNetV1Se)] {
+        let weights = Weights::bundled(network)?;
+        let a = MiniFasNet::with_options(&gpu, variant, &weights, &mut arena, unfused)?;
+        let b = MiniFasNet::with_options(&gpu, variant, &weights, &mut arena, fused)?;
+        compare(&gpu, name, a.graph(), b.graph());
     }
     drop(gpu);
 

@@ -6,7 +6,7 @@ mod common;
 
 use common::{assert_close, gpu, random_tensor, random_values, report, rng, run, upload};
 use liveshade::gpu::{BufferArena, Kernel};
-use liveshade::nn::{self, Activation, Conv2d, Conv2dDesc, Dense, Depthwise, GeneralConv, Padding, Pointwise, PointwiseVariant, reference};
+use liveshade::nn::{self, Activation, Conv2d, Conv2dDesc, Dense, Depthwise, GeneralConv, Padding, Pointwise, PointwiseVariant, Skip, reference};
 use liveshade::tensor::Shape;
 use rand::Rng;
 use rand::rngs::StdRng;
@@ -482,37 +482,65 @@ fn a_blazeblock_chains_kernels_in_one_pass() {
 #[test]
 fn separable_block_matches_reference_on_random_shapes() {
     // The fused block against the composition of reference ops it replaces:
-    // act(pointwise(depthwise_3x3(x)) + channel_pad(x or max_pool_2x2(x))).
+    // act(pointwise(dw_act(depthwise_3x3(x))) + skip), skip none, channel_pad(x or
+    // max_pool_2x2(x)) or a residual tensor; SAME or explicit padding.
     let gpu = gpu();
     let mut rng = rng(17);
     let mut largest = 0.0f32;
-    let cases = 24;
+    let cases = 36;
     for case in 0..cases {
         let (height, width) = spatial(&mut rng, case % 8);
         let stride = 1 + (case as u32 % 2);
-        let in_channels = if case == cases - 1 { 128 } else { PRIMES[rng.random_range(0..12)] + [0, 24, 60][case % 3] };
-        let out_channels = in_channels + [0, 1, 4, 8, 13][case % 5];
+        let skip = [Skip::Input, Skip::Residual, Skip::None][case % 3];
+        let in_channels = match case {
+            c if c == cases - 1 => 128,
+            c if c == cases - 2 => 231, // MiniFASNet's widest expansion: an 8-pixel tile
+            _ => PRIMES[rng.random_range(0..12)] + [0, 24, 60][case % 3],
+        };
+        let out_channels = match skip {
+            Skip::Input => in_channels + [0, 1, 4, 8, 13][case % 5],
+            _ => 1 + rng.random_range(0..in_channels + 40),
+        };
         let input_shape = Shape::new(height, width, in_channels).with_batch(1 + (case % 7 == 6) as u32);
-        let padding = Padding::same(height, width, 3, 3, stride);
-        let dw_desc = Conv2dDesc::new(in_channels, in_channels, 3, stride, padding).with_groups(in_channels);
+        // The input as skip is the MediaPipe block: SAME padding only.
+        let padding = if case % 4 < 2 || skip == Skip::Input { None } else { Some(random_padding(&mut rng, 3, 3, height, width, stride, case)) };
+        let dw_padding = padding.unwrap_or_else(|| Padding::same(height, width, 3, 3, stride));
+        let dw_desc = Conv2dDesc::new(in_channels, in_channels, 3, stride, dw_padding).with_groups(in_channels);
+        let Ok(t_shape) = dw_desc.output_shape(input_shape) else { continue };
         let input = random_tensor(&mut rng, input_shape);
         let depthwise = random_values(&mut rng, (in_channels * 9) as usize);
         let depthwise_bias = random_values(&mut rng, in_channels as usize);
         let pointwise = random_values(&mut rng, (in_channels * out_channels) as usize);
         let pointwise_bias = random_values(&mut rng, out_channels as usize);
+        let dw_activation = if case % 2 == 0 { Activation::None } else { Activation::PRelu(random_values(&mut rng, in_channels as usize)) };
         let activation = [Activation::Relu, Activation::PRelu(random_values(&mut rng, out_channels as usize)), Activation::None][case % 3].clone();
-        let t = reference::conv2d(&input, &dw_desc, &depthwise, Some(&depthwise_bias), &Activation::None, None).unwrap();
-        let skip = if stride == 2 { reference::max_pool_2x2(&input, t.shape.height, t.shape.width) } else { input.clone() };
-        let skip = reference::channel_pad(&skip, out_channels);
-        let want = reference::pointwise(&t, out_channels, &pointwise, Some(&pointwise_bias), &activation, Some(&skip)).unwrap();
+        let residual = (skip == Skip::Residual).then(|| {
+            let channels = rng.random_range(1..=out_channels);
+            random_tensor(&mut rng, Shape { channels, ..t_shape })
+        });
+        let t = reference::conv2d(&input, &dw_desc, &depthwise, Some(&depthwise_bias), &dw_activation, None).unwrap();
+        let skip_tensor = match skip {
+            Skip::Input if stride == 2 => Some(reference::channel_pad(&reference::max_pool_2x2(&input, t.shape.height, t.shape.width), out_channels)),
+            Skip::Input => Some(reference::channel_pad(&input, out_channels)),
+            Skip::Residual => residual.clone(),
+            Skip::None => None,
+        };
+        let want = reference::pointwise(&t, out_channels, &pointwise, Some(&pointwise_bias), &activation, skip_tensor.as_ref()).unwrap();
 
         let weights = nn::SeparableWeights { depthwise: &depthwise, depthwise_bias: &depthwise_bias, pointwise: &pointwise, pointwise_bias: &pointwise_bias };
-        let block = nn::SeparableBlock::new(gpu, in_channels, out_channels, stride, &weights, activation).unwrap();
+        let desc = nn::SeparableDesc { in_channels, out_channels, stride, padding, skip };
+        let block = nn::SeparableBlock::with_desc(gpu, desc, &weights, dw_activation, activation).unwrap();
         let mut arena = BufferArena::new();
         let input_gpu = upload(&mut arena, &input);
+        let residual_gpu = residual.as_ref().map(|r| upload(&mut arena, r));
         let output = arena.tensor(gpu, "output", want.shape).unwrap();
-        let got = run(&[&block.bind(gpu, &input_gpu, &output).unwrap()], &output);
-        largest = largest.max(assert_close(&format!("separable block case {case}: {input_shape} -> {out_channels}, stride {stride}"), &got, &want, (in_channels + 9) as usize));
+        let got = run(&[&block.bind(gpu, &input_gpu, &output, residual_gpu.as_ref()).unwrap()], &output);
+        largest = largest.max(assert_close(
+            &format!("separable block case {case}: {input_shape} -> {out_channels}, stride {stride}, {padding:?}, skip {skip:?}"),
+            &got,
+            &want,
+            (in_channels + 9) as usize,
+        ));
     }
     report("separable_block", cases, largest);
 }

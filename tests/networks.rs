@@ -123,9 +123,10 @@ fn facemesh_matches_tflite(options: BuildOptions) {
 }
 
 fn minifasnet_matches_pytorch(variant: Variant, network: Network, key: &str) {
-    // With taps, and without (pooled buffers, as the engine builds it).
-    for keep_taps in [true, false] {
-        minifasnet_matches_pytorch_with(variant, network, key, BuildOptions { fuse_blocks: false, keep_taps });
+    // Unfused with taps; unfused and fused (separable.wgsl) without (pooled buffers, as the
+    // engine builds it).
+    for (fuse_blocks, keep_taps) in [(false, true), (false, false), (true, false)] {
+        minifasnet_matches_pytorch_with(variant, network, key, BuildOptions { fuse_blocks, keep_taps });
     }
 }
 

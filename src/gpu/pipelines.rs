@@ -142,7 +142,7 @@ const CONV_SLOTS: &[(u32, Slot)] =
 const CONV_DENSE_SLOTS: &[(u32, Slot)] =
     &[(0, Uniform), (6, Read), (7, Read), (3, Read), (4, Read), (5, ReadWrite)];
 const SEPARABLE_SLOTS: &[(u32, Slot)] =
-    &[(0, Uniform), (1, Read), (2, Read), (3, Read), (4, Read), (5, Read), (6, ReadWrite)];
+    &[(0, Uniform), (1, Read), (2, Read), (3, Read), (4, Read), (5, Read), (6, Read), (7, ReadWrite)];
 const WARP_SLOTS: &[(u32, Slot)] = &[(0, Uniform), (1, Read), (2, Read), (3, Read), (4, ReadWrite)];
 const RESIZE_SLOTS: &[(u32, Slot)] = &[(0, Uniform), (1, Read), (3, Read), (5, Read), (4, ReadWrite)];
 const DETECT_SLOTS: &[(u32, Slot)] =

@@ -4,7 +4,7 @@
 use crate::error::Result;
 use crate::gpu::{AdapterSummary, BufferArena, Dispatch, Gpu, Tensor};
 use crate::models::weights::Weights;
-use crate::nn::{self, Activation, Conv2d, Conv2dDesc, Dense, Padding, SeparableBlock, SeparableWeights};
+use crate::nn::{self, Activation, Conv2d, Conv2dDesc, Dense, Padding, SeparableBlock, SeparableWeights, Skip};
 use crate::tensor::Shape;
 
 /// A network's recorded form: every dispatch in order, and the named block outputs.
@@ -38,8 +38,9 @@ impl Graph {
 /// How a network is built.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BuildOptions {
-    /// Run each depthwise-separable residual block as one dispatch (separable.wgsl)
-    /// instead of two or three (depthwise, max pool, pointwise).
+    /// Run each depthwise-separable block as one dispatch (separable.wgsl) instead of two
+    /// or three: BlazeFace's and Face Mesh's residual blocks (depthwise, max pool,
+    /// pointwise), MiniFASNet's depthwise + projection.
     pub fuse_blocks: bool,
     /// Keep the named intermediate activations ([`Graph::tap`]) for inspection. Each kept
     /// tap holds its buffer; without taps a network's activations share a few pooled
@@ -49,11 +50,12 @@ pub struct BuildOptions {
 
 impl BuildOptions {
     /// The per-adapter default. Fused blocks stage the depthwise output in workgroup
-    /// memory: on lavapipe (2 cores) that measured slower than the separate kernels
-    /// despite half the dispatches (BlazeFace 19.3 vs 14.3 ms, Face Mesh 18.6 vs 15.6 ms,
-    /// criterion medians; BENCHMARKS.md), as PERF_NOTES.md found for workgroup-memory GEMMs;
-    /// on GPUs workgroup memory is fast and each dispatch and round trip through global
-    /// memory costs, so they get the fused blocks.
+    /// memory behind a barrier: on lavapipe (2 cores) that measured slower than the
+    /// separate kernels despite half the dispatches (same run, fastest of 21: BlazeFace
+    /// 13.3 vs 6.8 ms, Face Mesh 21.6 vs 8.1, MiniFASNetV2 8.3 vs 6.2; BENCHMARKS.md), as
+    /// PERF_NOTES.md found for workgroup-memory GEMMs; on GPUs workgroup memory is fast and
+    /// each dispatch and round trip through global memory costs, so they get the fused
+    /// blocks.
     pub fn for_adapter(adapter: &AdapterSummary) -> Self {
         BuildOptions { fuse_blocks: adapter.device_type != wgpu::DeviceType::Cpu, keep_taps: true }
     }
@@ -171,7 +173,7 @@ impl Builder<'_> {
         let s = input.shape();
         let (dw_weight, dw_bias) = (format!("{prefix}.dw.weight"), format!("{prefix}.dw.bias"));
         let (pw_weight, pw_bias) = (format!("{prefix}.pw.weight"), format!("{prefix}.pw.bias"));
-        if self.fuse_blocks && SeparableBlock::supports(s.channels, out_channels) {
+        if self.fuse_blocks && SeparableBlock::supports(s.channels, out_channels, Skip::Input) {
             let (c, o) = (s.channels as usize, out_channels as usize);
             let depthwise = self.weights.tensor(&dw_weight, &[c, 1, 3, 3])?;
             let depthwise_bias = self.weights.tensor(&dw_bias, &[c])?;
@@ -180,7 +182,7 @@ impl Builder<'_> {
             let weights = SeparableWeights { depthwise: &depthwise, depthwise_bias: &depthwise_bias, pointwise: &pointwise, pointwise_bias: &pointwise_bias };
             let block = SeparableBlock::new(self.gpu, s.channels, out_channels, stride, &weights, activation)?;
             let output = self.tensor(block.output_shape(s)?)?;
-            self.graph.dispatches.push(block.bind(self.gpu, input, &output)?);
+            self.graph.dispatches.push(block.bind(self.gpu, input, &output, None)?);
             return Ok(output);
         }
         let dw = Conv2dDesc::new(s.channels, s.channels, 3, stride, same(s, 3, stride)).with_groups(s.channels);

@@ -7,7 +7,7 @@ use crate::error::Result;
 use crate::gpu::{BufferArena, Gpu, Tensor};
 use crate::models::graph::{BuildOptions, Builder, Graph};
 use crate::models::weights::Weights;
-use crate::nn::{self, Activation, Conv2dDesc, Padding};
+use crate::nn::{self, Activation, Conv2dDesc, Padding, SeparableBlock, SeparableDesc, SeparableWeights, Skip};
 use crate::tensor::Shape;
 
 /// Input side (`get_kernel(80, 80)`, the `80x80` of the model file names).
@@ -64,8 +64,7 @@ impl MiniFasNet {
     }
 
     pub fn with_options(gpu: &Gpu, variant: Variant, weights: &Weights, arena: &mut BufferArena, options: BuildOptions) -> Result<Self> {
-        // No separable blocks here (MiniFASNet expands first): `fuse_blocks` changes nothing.
-        let mut b = Builder::new(gpu, arena, weights, "minifasnet", BuildOptions { fuse_blocks: false, ..options });
+        let mut b = Builder::new(gpu, arena, weights, "minifasnet", options);
         let input = b.tensor(Shape::new(INPUT_SIZE, INPUT_SIZE, 3))?;
         let x = conv_block(&mut b, "conv1", Conv2dDesc::new(3, 32, 3, 2, Padding::symmetric(1)), &input)?;
         b.tap("conv1", &x);
@@ -127,6 +126,26 @@ fn conv_block(b: &mut Builder<'_>, prefix: &str, desc: Conv2dDesc, input: &Tenso
 fn depth_wise(b: &mut Builder<'_>, prefix: &str, expansion: u32, out: u32, stride: u32, residual: Option<bool>, input: &Tensor) -> Result<Tensor> {
     let channels = input.shape().channels;
     let t = conv_block(b, &format!("{prefix}.conv"), Conv2dDesc::new(channels, expansion, 1, 1, Padding::VALID), input)?;
+    if b.fuse_blocks && SeparableBlock::supports(expansion, out, Skip::Residual) {
+        // The 3x3 depthwise (+ PReLU) and the projection in one dispatch (separable.wgsl).
+        let skip = if residual == Some(false) { Skip::Residual } else { Skip::None };
+        let desc = SeparableDesc { in_channels: expansion, out_channels: out, stride, padding: Some(Padding::symmetric(1)), skip };
+        let (e, o) = (expansion as usize, out as usize);
+        let depthwise = b.weights.tensor(&format!("{prefix}.conv_dw.conv.weight"), &[e, 1, 3, 3])?;
+        let depthwise_bias = b.weights.tensor(&format!("{prefix}.conv_dw.conv.bias"), &[e])?;
+        let pointwise = b.weights.tensor(&format!("{prefix}.project.conv.weight"), &[o, e, 1, 1])?;
+        let pointwise_bias = b.weights.tensor(&format!("{prefix}.project.conv.bias"), &[o])?;
+        let weights = SeparableWeights { depthwise: &depthwise, depthwise_bias: &depthwise_bias, pointwise: &pointwise, pointwise_bias: &pointwise_bias };
+        let prelu = b.prelu(&format!("{prefix}.conv_dw.prelu.weight"), expansion)?;
+        let block = SeparableBlock::with_desc(b.gpu, desc, &weights, prelu, Activation::None)?;
+        let output = b.tensor(block.output_shape(t.shape())?)?;
+        let dispatch = block.bind(b.gpu, &t, &output, (skip == Skip::Residual).then_some(input))?;
+        b.graph.dispatches.push(dispatch);
+        return match residual {
+            Some(true) => squeeze_excite(b, &format!("{prefix}.se_module"), &output, input),
+            _ => Ok(output),
+        };
+    }
     let dw = Conv2dDesc::new(expansion, expansion, 3, stride, Padding::symmetric(1)).with_groups(expansion);
     let t = conv_block(b, &format!("{prefix}.conv_dw"), dw, &t)?;
     let project = Conv2dDesc::new(expansion, out, 1, 1, Padding::VALID);

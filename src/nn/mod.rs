@@ -25,5 +25,5 @@ pub use depthwise::Depthwise;
 pub use elementwise::{add, channel_pad, channel_scale};
 pub use layer::Activation;
 pub use pointwise::{Pointwise, PointwiseVariant};
-pub use separable::{SeparableBlock, SeparableWeights};
+pub use separable::{SeparableBlock, SeparableDesc, SeparableWeights, Skip};
 pub use pool::{global_average_pool, max_pool_2x2, max_pool_2x2_shape};
