@@ -5,6 +5,6 @@ mod arena;
 mod context;
 pub mod pipelines;
 
-pub use arena::{BufferArena, Dispatch, Tensor, record_all};
+pub use arena::{BufferArena, Dispatch, Tensor, record_all, record_sequence};
 pub use context::{AdapterSummary, Backend, Gpu, GpuOptions, list_adapters};
 pub use pipelines::{Family, Kernel};

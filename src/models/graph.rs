@@ -16,9 +16,7 @@ pub struct Graph {
 impl Graph {
     /// Records the whole network into one compute pass.
     pub fn record(&self, pass: &mut wgpu::ComputePass<'_>) {
-        for dispatch in &self.dispatches {
-            dispatch.record(pass);
-        }
+        crate::gpu::record_sequence(pass, &self.dispatches);
     }
 
     pub fn dispatches_iter(&self) -> impl Iterator<Item = &Dispatch> {
