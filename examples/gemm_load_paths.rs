@@ -1,4 +1,9 @@
-//! Temporary: unrolled 8x2 pointwise, activations from a storage buffer vs a texture (not committed).
+//! The pointwise GEMM (8 pixels x 8 channels per invocation, written out like
+//! shaders/pointwise.wgsl's `pointwise_blocked`) reading its activations from a storage
+//! buffer or from an rgba32float texture, in the same run: PERF_NOTES.md reported texture
+//! reads as the fastest path on lavapipe; with the accumulators in named registers they
+//! measured 0.85x the buffer reads here (BENCHMARKS.md), so the kernels read buffers.
+//! `cargo run --release --example gemm_load_paths`.
 use std::time::Instant;
 use liveshade::gpu::{Backend, Gpu, GpuOptions};
 use wgpu::util::DeviceExt;
