@@ -17,7 +17,14 @@ struct PointwiseParams {
     weight_c4: u32,      // weight row stride in vec4: out_c4 rounded up to even
     activation: u32,
     residual_c4: u32,    // residual row stride in vec4 (0 = no residual)
-    _padding: u32,
+    // 1: the residual is the 2x2 max pool (TFLite SAME: positions past the edge are not in
+    // the window) of a residual_h x residual_w tensor, the skip path of a stride-2 MediaPipe
+    // block read here instead of pooled by a dispatch of its own.
+    pool_residual: u32,
+    out_w: u32,
+    out_h: u32,
+    residual_w: u32,
+    residual_h: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: PointwiseParams;
@@ -30,11 +37,26 @@ struct PointwiseParams {
 // The naive variant writes single values through this view of the output buffer.
 @group(0) @binding(6) var<storage, read_write> output_values: array<f32>;
 
+// The residual of one output channel group of one pixel: zero past its channels.
+fn skip_at(pixel: u32, c4: u32) -> vec4<f32> {
+    let stride = params.residual_c4;
+    if (c4 >= stride) { return vec4<f32>(0.0); }
+    if (params.pool_residual == 0u) { return residual[pixel * stride + c4]; }
+    let x = pixel % params.out_w;
+    let rest = pixel / params.out_w;
+    let y = rest % params.out_h;
+    let n = rest / params.out_h;
+    let x1 = min(2u * x + 1u, params.residual_w - 1u);
+    let row0 = (n * params.residual_h + 2u * y) * params.residual_w;
+    let row1 = (n * params.residual_h + min(2u * y + 1u, params.residual_h - 1u)) * params.residual_w;
+    let top = max(residual[(row0 + 2u * x) * stride + c4], residual[(row0 + x1) * stride + c4]);
+    let bottom = max(residual[(row1 + 2u * x) * stride + c4], residual[(row1 + x1) * stride + c4]);
+    return max(top, bottom);
+}
+
 // Bias, residual, activation, store: one output channel group of one pixel.
 fn store(pixel: u32, c4: u32, sum: vec4<f32>, bias: vec4<f32>, slope: vec4<f32>) {
-    var skip = vec4<f32>(0.0);
-    if (c4 < params.residual_c4) { skip = residual[pixel * params.residual_c4 + c4]; }
-    output[pixel * params.out_c4 + c4] = finish(sum, bias, skip, slope, params.activation, c4, params.out_c);
+    output[pixel * params.out_c4 + c4] = finish(sum, bias, skip_at(pixel, c4), slope, params.activation, c4, params.out_c);
 }
 
 fn bias_of(c4: u32) -> vec4<f32> {
@@ -62,8 +84,7 @@ fn pointwise_naive(@builtin(global_invocation_id) id: vec3<u32>,
             sum = fma(a[j], weights[(k4 * 4u + j) * params.weight_c4 + c4][lane], sum);
         }
     }
-    var skip = 0.0;
-    if (c4 < params.residual_c4) { skip = residual[pixel * params.residual_c4 + c4][lane]; }
+    let skip = skip_at(pixel, c4)[lane];
     let bias = channel_params[c4][lane];
     let slope = channel_params[slope_base(params.out_c) + c4][lane];
     let value = activate(vec4<f32>(sum + bias + skip), params.activation, vec4<f32>(slope)).x;

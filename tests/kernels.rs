@@ -246,6 +246,50 @@ fn pointwise_tiled_matches_reference_on_random_shapes() {
 }
 
 #[test]
+fn pointwise_with_a_pooled_residual_matches_pool_then_pointwise() {
+    // The stride-2 MediaPipe skip path read inside the pointwise kernel: the same as
+    // max_pool_2x2 (SAME, ceil) + the zero-padded residual of the reference, every variant,
+    // odd sizes included.
+    let gpu = gpu();
+    let mut rng = rng(18);
+    let mut largest = 0.0f32;
+    let mut cases = 0;
+    for variant in PointwiseVariant::ALL {
+        for case in 0..8 {
+            let (height, width) = (rng.random_range(1..=23), rng.random_range(1..=23));
+            let source_channels = PRIMES[rng.random_range(0..12)];
+            let out_channels = source_channels + [0, 3, 8, 24][case % 4];
+            let in_channels = rng.random_range(1..=70);
+            let batch = 1 + (case % 5 == 4) as u32;
+            let source = random_tensor(&mut rng, Shape::new(height, width, source_channels).with_batch(batch));
+            let out_shape = Shape::new(height.div_ceil(2), width.div_ceil(2), out_channels).with_batch(batch);
+            let input = random_tensor(&mut rng, Shape { channels: in_channels, ..out_shape });
+            let weights = random_values(&mut rng, (in_channels * out_channels) as usize);
+            let bias = random_values(&mut rng, out_channels as usize);
+            let activation = [Activation::Relu, Activation::PRelu(random_values(&mut rng, out_channels as usize)), Activation::None][case % 3].clone();
+            let pooled = reference::max_pool_2x2(&source, out_shape.height, out_shape.width);
+            let want = reference::pointwise(&input, out_channels, &weights, Some(&bias), &activation, Some(&pooled)).unwrap();
+
+            let layer = Pointwise::new(gpu, in_channels, out_channels, &weights, Some(&bias), activation).unwrap().with_variant(variant);
+            let mut arena = BufferArena::new();
+            let (input_gpu, source_gpu) = (upload(&mut arena, &input), upload(&mut arena, &source));
+            let output = arena.tensor(gpu, "output", out_shape).unwrap();
+            let got = run(&[&layer.bind_with_pooled_residual(gpu, &input_gpu, &output, &source_gpu).unwrap()], &output);
+            largest = largest.max(assert_close(&format!("{} pooled residual case {case}: {} -> {out_shape}", variant.name(), source.shape), &got, &want, in_channels as usize));
+            cases += 1;
+        }
+    }
+    // A source that does not pool onto the output is refused.
+    let layer = Pointwise::new(gpu, 4, 4, &[0.0; 16], None, Activation::None).unwrap();
+    let mut arena = BufferArena::new();
+    let input = arena.tensor(gpu, "input", Shape::new(4, 4, 4)).unwrap();
+    let output = arena.tensor(gpu, "output", Shape::new(4, 4, 4)).unwrap();
+    let wrong = arena.tensor(gpu, "source", Shape::new(10, 8, 4)).unwrap();
+    assert!(layer.bind_with_pooled_residual(gpu, &input, &output, &wrong).is_err());
+    report("pointwise with pooled residual", cases, largest);
+}
+
+#[test]
 fn max_pool_matches_reference_on_random_shapes() {
     let gpu = gpu();
     let mut rng = rng(8);

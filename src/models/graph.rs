@@ -4,7 +4,7 @@
 use crate::error::Result;
 use crate::gpu::{AdapterSummary, BufferArena, Dispatch, Gpu, Tensor};
 use crate::models::weights::Weights;
-use crate::nn::{self, Activation, Conv2d, Conv2dDesc, Dense, Padding, SeparableBlock, SeparableWeights, Skip};
+use crate::nn::{self, Activation, Conv2d, Conv2dDesc, Dense, Padding, Pointwise, SeparableBlock, SeparableWeights, Skip};
 use crate::tensor::Shape;
 
 /// A network's recorded form: every dispatch in order, and the named block outputs.
@@ -144,13 +144,6 @@ impl<'a> Builder<'a> {
         Ok(output)
     }
 
-    /// 2x2 stride-2 max pool with TFLite SAME sizing, ceil(in / 2) (all uses are on even sizes).
-    pub fn max_pool(&mut self, input: &Tensor) -> Result<Tensor> {
-        let output = self.tensor(nn::max_pool_2x2_shape(input.shape(), true))?;
-        self.graph.dispatches.push(nn::max_pool_2x2(self.gpu, input, &output)?);
-        Ok(output)
-    }
-
     pub fn finish(self) -> Graph {
         self.graph
     }
@@ -185,8 +178,18 @@ impl Builder<'_> {
         }
         let dw = Conv2dDesc::new(s.channels, s.channels, 3, stride, same(s, 3, stride)).with_groups(s.channels);
         let t = self.conv(&dw_weight, Some(&dw_bias), dw, Activation::None, input, None)?;
-        let skip = if stride == 2 { self.max_pool(input)? } else { input.clone() };
+        if stride == 2 {
+            // The skip path's 2x2 max pool is read by the pointwise kernel itself: one
+            // dispatch fewer per stride-2 block.
+            let (c, o) = (s.channels as usize, out_channels as usize);
+            let weights = self.weights.tensor(&pw_weight, &[o, c, 1, 1])?;
+            let bias = self.weights.tensor(&pw_bias, &[o])?;
+            let layer = Pointwise::new(self.gpu, s.channels, out_channels, &weights, Some(&bias), activation)?;
+            let output = self.tensor(layer.output_shape(t.shape()))?;
+            self.graph.dispatches.push(layer.bind_with_pooled_residual(self.gpu, &t, &output, input)?);
+            return Ok(output);
+        }
         let pw = Conv2dDesc::new(s.channels, out_channels, 1, 1, Padding::VALID);
-        self.conv(&pw_weight, Some(&pw_bias), pw, activation, &t, Some(&skip))
+        self.conv(&pw_weight, Some(&pw_bias), pw, activation, &t, Some(input))
     }
 }

@@ -99,7 +99,11 @@ struct PointwiseParams {
     weight_c4: u32,
     activation: u32,
     residual_c4: u32,
-    _padding: u32,
+    pool_residual: u32,
+    out_w: u32,
+    out_h: u32,
+    residual_w: u32,
+    residual_h: u32,
 }
 
 pub struct Pointwise {
@@ -153,12 +157,30 @@ impl Pointwise {
     /// Binds the layer to `input` -> `output`, adding `residual` (same pixels, at most the
     /// output's channels; missing channels add zero) before the activation.
     pub fn bind(&self, gpu: &Gpu, input: &Tensor, output: &Tensor, residual: Option<&Tensor>) -> Result<Dispatch> {
+        self.bind_with(gpu, input, output, residual, false)
+    }
+
+    /// As [`Pointwise::bind`], adding the 2x2 max pool (TFLite SAME) of `pooled`, a tensor
+    /// of twice the output's size (rounded up) and at most its channels: the skip path of
+    /// a stride-2 BlazeFace or Face Mesh block, without a pooling dispatch of its own.
+    pub fn bind_with_pooled_residual(&self, gpu: &Gpu, input: &Tensor, output: &Tensor, pooled: &Tensor) -> Result<Dispatch> {
+        let (source, out) = (pooled.shape(), output.shape());
+        let pooled_shape = crate::nn::max_pool_2x2_shape(source, true);
+        if pooled_shape != (Shape { channels: source.channels, ..out }) || source.channels > out.channels {
+            return Err(Error::shape("pointwise", format!("residual {source} does not pool 2x2 onto the output {out}")));
+        }
+        self.bind_with(gpu, input, output, Some(pooled), true)
+    }
+
+    fn bind_with(&self, gpu: &Gpu, input: &Tensor, output: &Tensor, residual: Option<&Tensor>, pool_residual: bool) -> Result<Dispatch> {
         let in_shape = input.shape();
         in_shape.check_not_empty("pointwise")?;
         let expected_input = Shape { channels: self.in_channels, ..in_shape };
         let out = self.output_shape(in_shape);
-        check_io("pointwise", input, expected_input, output, out, residual)?;
+        // A pooled residual has other pixels than the output; its size was checked above.
+        check_io("pointwise", input, expected_input, output, out, if pool_residual { None } else { residual })?;
         let (residual_c, residual_buffer) = residual_binding(gpu, residual);
+        let residual_shape = residual.map(|r| r.shape()).unwrap_or(out);
         let out_c4 = out.channel_groups();
         let weight_c4 = self.out_channels.div_ceil(8) * 2;
         let pixels = u32::try_from(out.pixels()).map_err(|_| Error::shape("pointwise", format!("{out} has too many pixels")))?;
@@ -170,7 +192,11 @@ impl Pointwise {
             weight_c4,
             activation: self.activation,
             residual_c4: residual_c.div_ceil(4),
-            _padding: 0,
+            pool_residual: pool_residual as u32,
+            out_w: out.width,
+            out_h: out.height,
+            residual_w: residual_shape.width,
+            residual_h: residual_shape.height,
         };
         let kernel = self.variant.kernel(self.out_channels, out.pixels());
         gpu.dispatch(
