@@ -85,10 +85,10 @@ impl<'a> Frame<'a> {
             return fail(format!("row stride {stride} is shorter than a row of {width} {format:?} pixels ({row} bytes)"));
         }
         let chroma_subsampled = matches!(format, PixelFormat::Yuyv | PixelFormat::Nv12);
-        if chroma_subsampled && width % 2 != 0 {
+        if chroma_subsampled && !width.is_multiple_of(2) {
             return fail(format!("{format:?} needs an even width, not {width}"));
         }
-        if format == PixelFormat::Nv12 && height % 2 != 0 {
+        if format == PixelFormat::Nv12 && !height.is_multiple_of(2) {
             return fail(format!("NV12 needs an even height, not {height}"));
         }
         let needed = format.frame_bytes(width, height, stride);

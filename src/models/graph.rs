@@ -4,7 +4,7 @@
 use crate::error::Result;
 use crate::gpu::{AdapterSummary, BufferArena, Dispatch, Gpu, Tensor};
 use crate::models::weights::Weights;
-use crate::nn::{self, Activation, Conv2d, Conv2dDesc, Dense, Padding, Pointwise, SeparableBlock, SeparableWeights, Skip};
+use crate::nn::{Activation, Conv2d, Conv2dDesc, Dense, Padding, Pointwise, SeparableBlock, SeparableWeights, Skip};
 use crate::tensor::Shape;
 
 /// A network's recorded form: every dispatch in order, and the named block outputs.

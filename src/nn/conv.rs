@@ -84,7 +84,7 @@ impl Conv2dDesc {
         if self.in_channels == 0 || self.out_channels == 0 || self.groups == 0 {
             return fail(format!("zero channels or groups in {self:?}"));
         }
-        if self.in_channels % self.groups != 0 || self.out_channels % self.groups != 0 {
+        if !self.in_channels.is_multiple_of(self.groups) || !self.out_channels.is_multiple_of(self.groups) {
             return fail(format!("{} groups do not divide {} -> {} channels", self.groups, self.in_channels, self.out_channels));
         }
         if !(1..=7).contains(&self.kernel_h) || !(1..=7).contains(&self.kernel_w) {

@@ -65,7 +65,7 @@ impl PointwiseVariant {
 fn wide_block_fits(out_channels: u32, pixels: u64) -> bool {
     let out_c4 = out_channels.div_ceil(4);
     let blocks = pixels.div_ceil(16) * out_c4.div_ceil(4) as u64;
-    (out_c4 % 4 == 0 || out_c4 >= 20) && blocks >= 4 * 64
+    (out_c4.is_multiple_of(4) || out_c4 >= 20) && blocks >= 4 * 64
 }
 
 /// Workgroups of `kernel` covering `pixels` x `weight_c4` channel groups.
