@@ -1,6 +1,7 @@
 // General 2D convolution, NHWC: any kernel size, stride and explicit padding.
 //   conv2d_dense    groups = 1 (the networks' stems): 4 neighbouring output pixels x 4
 //                   output channels per invocation, vec4 loads of input and weights.
+//   conv2d_dense_wide, conv2d_stem   the same for CPU adapters (below).
 //   conv2d_grouped  any group count, one output vec4 per invocation, scalar loads.
 // 1x1 goes to pointwise.wgsl, depthwise 3x3 / 5x5 to depthwise.wgsl.
 // Launcher: src/nn/conv.rs; `ConvParams` there has the same field order.
@@ -217,4 +218,91 @@ fn dense_store(pixel: u32, ox: u32, c4: u32, s0: vec4<f32>, s1: vec4<f32>, s2: v
     dense_store_group(pixel, c4 + 1u, s1);
     dense_store_group(pixel, c4 + 2u, s2);
     dense_store_group(pixel, c4 + 3u, s3);
+}
+
+// conv2d_stem: the networks' stems (at most 4 input channels, 4-8 output channel groups)
+// on CPU adapters, specialised per stem through the override constants below. With the tap
+// loops' bounds and the weight row stride constant, every weight offset is a constant once
+// the loops unroll, and lavapipe then loads each weight vec4 once for all lanes instead of
+// lane by lane with bounds checks (its broadcast path takes constant offsets only). Each
+// invocation computes 4 neighbouring pixels x every output channel group, each pixel's
+// groups the columns of two matrices. Measured in the same run: BlazeFace's stem 1.86 ->
+// 1.21 ms (BENCHMARKS.md).
+override stem_kernel: u32 = 3u;   // square kernel size
+override stem_out_c4: u32 = 8u;   // output channel groups, 5-8 use the second matrix
+
+// Four output channel groups of one weight row (groups past the row read the next one, or
+// nothing past the end; their sums are never stored).
+fn stem_weights(at: u32) -> mat4x4<f32> {
+    return mat4x4<f32>(weights_hwio[at], weights_hwio[at + 1u], weights_hwio[at + 2u], weights_hwio[at + 3u]);
+}
+
+// 4 input channels x 4 output channel groups, added to one pixel's sums.
+fn stem_multiply_add(sum: mat4x4<f32>, a: vec4<f32>, w0: mat4x4<f32>, w1: mat4x4<f32>, w2: mat4x4<f32>, w3: mat4x4<f32>) -> mat4x4<f32> {
+    return mat4x4<f32>(
+        multiply_add(sum[0], a, w0[0], w1[0], w2[0], w3[0]),
+        multiply_add(sum[1], a, w0[1], w1[1], w2[1], w3[1]),
+        multiply_add(sum[2], a, w0[2], w1[2], w2[2], w3[2]),
+        multiply_add(sum[3], a, w0[3], w1[3], w2[3], w3[3]));
+}
+
+@compute @workgroup_size(64)
+fn conv2d_stem(@builtin(global_invocation_id) id: vec3<u32>,
+               @builtin(num_workgroups) workgroups: vec3<u32>) {
+    let index = linear_index(id, workgroups);
+    let column_groups = (params.out_w + DENSE_PIXELS - 1u) / DENSE_PIXELS;
+    if (index >= params.batch * params.out_h * column_groups) { return; }
+    let column_group = index % column_groups;
+    let row = index / column_groups;
+    let oy = row % params.out_h;
+    let n = row / params.out_h;
+    let ox0 = column_group * DENSE_PIXELS;
+
+    // Channel groups 0-3 (low) and 4-7 (high) of the 4 pixels.
+    var low0 = mat4x4<f32>(); var low1 = mat4x4<f32>(); var low2 = mat4x4<f32>(); var low3 = mat4x4<f32>();
+    var high0 = mat4x4<f32>(); var high1 = mat4x4<f32>(); var high2 = mat4x4<f32>(); var high3 = mat4x4<f32>();
+    let step = i32(params.stride_w);
+    for (var ky = 0u; ky < stem_kernel; ky++) {
+        let iy = i32(oy * params.stride_h + ky) - i32(params.pad_top);
+        let row_inside = iy >= 0 && iy < i32(params.in_h);
+        let row_base = (n * params.in_h + u32(clamp(iy, 0, i32(params.in_h) - 1))) * params.in_w;
+        for (var kx = 0u; kx < stem_kernel; kx++) {
+            let ix = i32(ox0 * params.stride_w + kx) - i32(params.pad_left);
+            let a0 = select(vec4<f32>(0.0), dense_input(row_base, ix, 1u, 0u), row_inside);
+            let a1 = select(vec4<f32>(0.0), dense_input(row_base, ix + step, 1u, 0u), row_inside);
+            let a2 = select(vec4<f32>(0.0), dense_input(row_base, ix + 2 * step, 1u, 0u), row_inside);
+            let a3 = select(vec4<f32>(0.0), dense_input(row_base, ix + 3 * step, 1u, 0u), row_inside);
+            // HWIO rows of this tap: 4 input channels, stem_out_c4 groups each.
+            let w = (ky * stem_kernel + kx) * 4u * stem_out_c4;
+            let w0 = stem_weights(w);
+            let w1 = stem_weights(w + stem_out_c4);
+            let w2 = stem_weights(w + 2u * stem_out_c4);
+            let w3 = stem_weights(w + 3u * stem_out_c4);
+            low0 = stem_multiply_add(low0, a0, w0, w1, w2, w3);
+            low1 = stem_multiply_add(low1, a1, w0, w1, w2, w3);
+            low2 = stem_multiply_add(low2, a2, w0, w1, w2, w3);
+            low3 = stem_multiply_add(low3, a3, w0, w1, w2, w3);
+            if (stem_out_c4 > 4u) {
+                let v0 = stem_weights(w + 4u);
+                let v1 = stem_weights(w + stem_out_c4 + 4u);
+                let v2 = stem_weights(w + 2u * stem_out_c4 + 4u);
+                let v3 = stem_weights(w + 3u * stem_out_c4 + 4u);
+                high0 = stem_multiply_add(high0, a0, v0, v1, v2, v3);
+                high1 = stem_multiply_add(high1, a1, v0, v1, v2, v3);
+                high2 = stem_multiply_add(high2, a2, v0, v1, v2, v3);
+                high3 = stem_multiply_add(high3, a3, v0, v1, v2, v3);
+            }
+        }
+    }
+    let pixel = row * params.out_w + ox0;
+    dense_store(pixel, ox0, 0u, low0[0], low0[1], low0[2], low0[3]);
+    dense_store(pixel + 1u, ox0 + 1u, 0u, low1[0], low1[1], low1[2], low1[3]);
+    dense_store(pixel + 2u, ox0 + 2u, 0u, low2[0], low2[1], low2[2], low2[3]);
+    dense_store(pixel + 3u, ox0 + 3u, 0u, low3[0], low3[1], low3[2], low3[3]);
+    if (stem_out_c4 > 4u) {
+        dense_store(pixel, ox0, 4u, high0[0], high0[1], high0[2], high0[3]);
+        dense_store(pixel + 1u, ox0 + 1u, 4u, high1[0], high1[1], high1[2], high1[3]);
+        dense_store(pixel + 2u, ox0 + 2u, 4u, high2[0], high2[1], high2[2], high2[3]);
+        dense_store(pixel + 3u, ox0 + 3u, 4u, high3[0], high3[1], high3[2], high3[3]);
+    }
 }

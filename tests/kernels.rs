@@ -110,6 +110,11 @@ fn conv2d_matches_reference_on_network_geometries() {
         (Shape::new(24, 24, 3), Conv2dDesc::new(3, 16, 3, 2, Padding::same(24, 24, 3, 3, 2)), Activation::PRelu(random_values(&mut rng, 16))),
         // MiniFASNet conv1: 3x3 s2, PyTorch padding 1.
         (Shape::new(20, 20, 3), Conv2dDesc::new(3, 32, 3, 2, Padding::symmetric(1)), Activation::PRelu(random_values(&mut rng, 32))),
+        // The stems' specialised kernels (CPU adapters) off their own geometry: odd sizes,
+        // stride 1, asymmetric padding, fewer input channels.
+        (Shape::new(17, 13, 3), Conv2dDesc::new(3, 24, 5, 1, Padding { top: 2, bottom: 1, left: 0, right: 2 }), Activation::Relu),
+        (Shape::new(9, 23, 2), Conv2dDesc::new(2, 16, 3, 2, Padding { top: 0, bottom: 1, left: 1, right: 0 }), Activation::None),
+        (Shape::new(11, 7, 4), Conv2dDesc::new(4, 32, 3, 1, Padding::symmetric(1)), Activation::Relu),
         // Face Mesh output conv: 3x3 s3 VALID on 3x3x32 -> 1x1x1404 (cut to 140).
         (Shape::new(3, 3, 32), Conv2dDesc::new(32, 140, 3, 3, Padding::VALID), Activation::None),
         // MiniFASNet conv_6_dw: 5x5 depthwise VALID on 5x5x512 (cut to 40 channels).
@@ -145,6 +150,11 @@ fn conv2d_routes_to_the_specialised_kernels() {
     assert_eq!(depthwise7.kernel(), Kernel::Conv2dGrouped);
     let strided_1x1 = Conv2d::new(gpu, Conv2dDesc::new(4, 4, 1, 2, Padding::VALID), &[0.0; 16], None, Activation::None).unwrap();
     assert!(matches!(strided_1x1.kernel(), Kernel::Conv2dDense | Kernel::Conv2dDenseWide));
+    let cpu = gpu.adapter().device_type == wgpu::DeviceType::Cpu;
+    for (kernel, out, specialised) in [(5, 24, Kernel::Conv2dStem5x5To24), (3, 16, Kernel::Conv2dStem3x3To16), (3, 32, Kernel::Conv2dStem3x3To32)] {
+        let stem = Conv2d::new(gpu, Conv2dDesc::new(3, out, kernel, 2, Padding::VALID), &vec![0.0; (3 * out * kernel * kernel) as usize], None, Activation::None).unwrap();
+        assert_eq!(stem.kernel(), if cpu { specialised } else { Kernel::Conv2dDense }, "{kernel}x{kernel} 3 -> {out}");
+    }
 }
 
 #[test]

@@ -186,7 +186,7 @@ fn mismatched_shapes_are_errors_not_panics() {
 
 #[test]
 fn every_kernel_has_a_pipeline_and_distinct_specialisations() {
-    assert_eq!(Kernel::ALL.len(), 25);
+    assert_eq!(Kernel::ALL.len(), 28);
     assert_eq!(Kernel::Depthwise3x3.entry_point(), Kernel::Depthwise5x5.entry_point());
     assert_ne!(Kernel::Depthwise3x3.constants(), Kernel::Depthwise5x5.constants());
 }

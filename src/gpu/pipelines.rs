@@ -110,6 +110,12 @@ use Slot::{Read, ReadWrite, Uniform};
 pub enum Kernel {
     Conv2dDense,
     Conv2dDenseWide,
+    /// `conv2d_stem` specialised to BlazeFace's stem (5x5, 24 outputs).
+    Conv2dStem5x5To24,
+    /// `conv2d_stem` specialised to Face Mesh's stem (3x3, 16 outputs).
+    Conv2dStem3x3To16,
+    /// `conv2d_stem` specialised to MiniFASNet's conv1 (3x3, 32 outputs).
+    Conv2dStem3x3To32,
     Conv2dGrouped,
     Depthwise3x3,
     Depthwise5x5,
@@ -158,9 +164,12 @@ const POOL_SLOTS: &[(u32, Slot)] = &[(0, Uniform), (1, Read), (2, ReadWrite)];
 const DENSE_SLOTS: &[(u32, Slot)] = &[(0, Uniform), (1, Read), (2, Read), (3, Read), (4, ReadWrite)];
 
 impl Kernel {
-    pub const ALL: [Kernel; 25] = [
+    pub const ALL: [Kernel; 28] = [
         Kernel::Conv2dDense,
         Kernel::Conv2dDenseWide,
+        Kernel::Conv2dStem5x5To24,
+        Kernel::Conv2dStem3x3To16,
+        Kernel::Conv2dStem3x3To32,
         Kernel::Conv2dGrouped,
         Kernel::Depthwise3x3,
         Kernel::Depthwise5x5,
@@ -188,7 +197,12 @@ impl Kernel {
 
     pub fn family(self) -> Family {
         match self {
-            Kernel::Conv2dDense | Kernel::Conv2dDenseWide | Kernel::Conv2dGrouped => Family::Conv,
+            Kernel::Conv2dDense
+            | Kernel::Conv2dDenseWide
+            | Kernel::Conv2dStem5x5To24
+            | Kernel::Conv2dStem3x3To16
+            | Kernel::Conv2dStem3x3To32
+            | Kernel::Conv2dGrouped => Family::Conv,
             Kernel::Depthwise3x3 | Kernel::Depthwise5x5 => Family::Depthwise,
             Kernel::PointwiseNaive | Kernel::PointwiseBlocked | Kernel::PointwiseWide | Kernel::PointwiseTiled => {
                 Family::Pointwise
@@ -208,6 +222,7 @@ impl Kernel {
         match self {
             Kernel::Conv2dDense => "conv2d_dense",
             Kernel::Conv2dDenseWide => "conv2d_dense_wide",
+            Kernel::Conv2dStem5x5To24 | Kernel::Conv2dStem3x3To16 | Kernel::Conv2dStem3x3To32 => "conv2d_stem",
             Kernel::Conv2dGrouped => "conv2d_grouped",
             Kernel::Depthwise3x3 | Kernel::Depthwise5x5 => "depthwise",
             Kernel::PointwiseNaive => "pointwise_naive",
@@ -238,6 +253,9 @@ impl Kernel {
         match self {
             Kernel::Depthwise3x3 => &[("kernel_size", 3.0)],
             Kernel::Depthwise5x5 => &[("kernel_size", 5.0)],
+            Kernel::Conv2dStem5x5To24 => &[("stem_kernel", 5.0), ("stem_out_c4", 6.0)],
+            Kernel::Conv2dStem3x3To16 => &[("stem_kernel", 3.0), ("stem_out_c4", 4.0)],
+            Kernel::Conv2dStem3x3To32 => &[("stem_kernel", 3.0), ("stem_out_c4", 8.0)],
             _ => &[],
         }
     }
@@ -245,7 +263,7 @@ impl Kernel {
     /// (binding, slot) of group 0, parameters first, then the buffers in the launcher's order.
     pub fn slots(self) -> &'static [(u32, Slot)] {
         match self.family() {
-            Family::Conv if matches!(self, Kernel::Conv2dDense | Kernel::Conv2dDenseWide) => CONV_DENSE_SLOTS,
+            Family::Conv if self != Kernel::Conv2dGrouped => CONV_DENSE_SLOTS,
             Family::Conv | Family::Depthwise | Family::Elementwise => CONV_SLOTS,
             Family::Pointwise if self == Kernel::PointwiseNaive => NAIVE_SLOTS,
             Family::Pointwise => CONV_SLOTS,

@@ -185,7 +185,19 @@ impl GeneralConv {
             // 4 pixels x 16 output channels per invocation on CPU adapters (measured there:
             // BENCHMARKS.md); GPUs keep one channel group per invocation.
             let wide = gpu.adapter().device_type == wgpu::DeviceType::Cpu;
-            (if wide { Kernel::Conv2dDenseWide } else { Kernel::Conv2dDense }, hwio)
+            // The three networks' stems get a kernel specialised to their geometry there.
+            let stem = match (desc.kernel_h, desc.kernel_w, desc.in_channels <= 4, desc.out_channels) {
+                (5, 5, true, 24) => Some(Kernel::Conv2dStem5x5To24),
+                (3, 3, true, 16) => Some(Kernel::Conv2dStem3x3To16),
+                (3, 3, true, 32) => Some(Kernel::Conv2dStem3x3To32),
+                _ => None,
+            };
+            let kernel = match stem {
+                Some(stem) if wide => stem,
+                _ if wide => Kernel::Conv2dDenseWide,
+                _ => Kernel::Conv2dDense,
+            };
+            (kernel, hwio)
         } else {
             // O,H,W,I: the grouped kernel's innermost loop runs over input channels.
             let ohwi = relayout(weights.len(), &|o, i, y, x| ((o * kh + y) * kw + x) * in_per_group + i);
@@ -231,6 +243,7 @@ impl GeneralConv {
         let invocations = match self.kernel {
             Kernel::Conv2dDense => rows * (out.width as u64).div_ceil(DENSE_PIXELS) * out.channel_groups() as u64,
             Kernel::Conv2dDenseWide => rows * (out.width as u64).div_ceil(DENSE_PIXELS) * (out.channel_groups() as u64).div_ceil(WIDE_C4),
+            Kernel::Conv2dStem5x5To24 | Kernel::Conv2dStem3x3To16 | Kernel::Conv2dStem3x3To32 => rows * (out.width as u64).div_ceil(DENSE_PIXELS),
             _ => rows * out.width as u64 * out.channel_groups() as u64,
         };
         gpu.dispatch(
