@@ -365,6 +365,7 @@ fn bench(backend: &str, frames: usize, json: bool, image: &std::path::Path) -> R
         let (host_median, _) = median_p99(&mut host);
         let stage_stats: Vec<(&str, (f64, f64))> = liveshade::engine::Stage::ALL.iter().zip(stages.iter_mut()).map(|(s, v)| (s.name(), median_p99(v))).collect();
         let memory = engine.frame_memory_bytes() as f64 / (1024.0 * 1024.0);
+        let constants = engine.gpu().constant_bytes() as f64 / (1024.0 * 1024.0);
         if json {
             let stage_json: serde_json::Map<String, serde_json::Value> = stage_stats.iter().map(|(n, (m, p))| (n.to_string(), json!({"median": m, "p99": p}))).collect();
             println!(
@@ -375,7 +376,8 @@ fn bench(backend: &str, frames: usize, json: bool, image: &std::path::Path) -> R
                     "fps_sequential": 1000.0 / median, "fps_pipelined": fps_pipelined,
                     "cpu_ms_per_frame": cpu_median, "host_ms_per_frame": host_median,
                     "dispatches_per_frame": engine.dispatches_per_check(),
-                    "frame_memory_mib": memory, "frames": frames, "stages": stage_json,
+                    "frame_memory_mib": memory, "weights_memory_mib": constants, "gpu_memory_mib": memory + constants,
+                    "frames": frames, "stages": stage_json,
                 })
             );
         } else {
@@ -392,7 +394,7 @@ fn bench(backend: &str, frames: usize, json: bool, image: &std::path::Path) -> R
                 cpu_median,
                 host_median,
                 engine.dispatches_per_check(),
-                memory,
+                memory + constants,
                 stage_text.join(", ")
             );
         }

@@ -290,6 +290,7 @@ impl Gpu {
             usage: usage | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
+        self.constant_bytes.fetch_add(buffer.size(), std::sync::atomic::Ordering::Relaxed);
         self.queue.write_buffer(&buffer, 0, contents);
         Ok(buffer)
     }

@@ -188,6 +188,8 @@ pub struct Gpu {
     pointwise: PointwiseVariant,
     /// 16 zero bytes bound where a kernel's optional input (residual, slopes) is unused.
     pub(crate) empty: wgpu::Buffer,
+    /// Bytes of the buffers made with fixed contents (weights, per-layer parameters).
+    pub(crate) constant_bytes: std::sync::atomic::AtomicU64,
 }
 
 impl Gpu {
@@ -248,7 +250,7 @@ impl Gpu {
             usage: wgpu::BufferUsages::STORAGE,
             mapped_at_creation: false,
         });
-        let gpu = Gpu { instance, wgpu_adapter: adapter, device, queue, adapter: summary, limits, health, pipelines, pointwise, empty };
+        let gpu = Gpu { instance, wgpu_adapter: adapter, device, queue, adapter: summary, limits, health, pipelines, pointwise, empty, constant_bytes: Default::default() };
         gpu.check("compiling the kernels")?;
         gpu.pipelines.warm_up(&gpu)?;
         Ok(gpu)
@@ -280,6 +282,12 @@ impl Gpu {
 
     pub fn queue(&self) -> &wgpu::Queue {
         &self.queue
+    }
+
+    /// GPU memory held by buffers of fixed contents: the networks' weights and every
+    /// layer's parameters.
+    pub fn constant_bytes(&self) -> u64 {
+        self.constant_bytes.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The pointwise variant the layers use on this adapter.
