@@ -1,12 +1,15 @@
 // Pointwise (1x1, stride 1) convolution as a matrix multiply, NHWC:
 // output[pixel][co] = sum_ci input[pixel][ci] * weights[ci][co].
-// Three variants of the same product, chosen per adapter (src/nn/pointwise.rs,
+// Four variants of the same product, chosen per adapter (src/nn/pointwise.rs,
 // `PointwiseVariant`; measurements in shared/PERF_NOTES.md and BENCHMARKS.md):
 //   pointwise_naive    one output value per invocation: the baseline.
 //   pointwise_blocked  8 pixels x 8 output channels per invocation in named registers,
-//                      vec4 loads; the fastest on CPU adapters (lavapipe: ~20x the naive).
+//                      vec4 loads; the fastest on CPU adapters (lavapipe: ~10x the naive).
+//   pointwise_wide     16 pixels x 16 output channels per invocation; CPU adapters, on the
+//                      layers where it beats the 8 x 8 block.
 //   pointwise_tiled    64 x 64 output tiles staged through workgroup memory; the usual
 //                      winner on discrete GPUs, the slowest on lavapipe.
+// Every variant adds the residual, or reads a 2x2-max-pooled one (`pool_residual`).
 // Launcher: src/nn/pointwise.rs; `PointwiseParams` there has the same field order.
 
 struct PointwiseParams {
