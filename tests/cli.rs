@@ -86,8 +86,14 @@ fn bench_reports_the_documented_fields_per_adapter() {
         assert!(row["stage_timer"] == "gpu" || row["stage_timer"] == "wall");
         assert!(row["end_to_end_ms"]["median"].as_f64().unwrap() > 0.0);
         assert!(row["dispatches_per_frame"].as_u64().unwrap() > 100);
+        assert!(row["fps_pipelined"].as_f64().unwrap() > 0.0);
+        let (cpu, host) = (row["cpu_ms_per_frame"].as_f64().unwrap(), row["host_ms_per_frame"].as_f64().unwrap());
+        assert!(cpu > 0.0 && host >= cpu, "record+submit {cpu} within host time {host}");
+        let (weights, total) = (row["weights_memory_mib"].as_f64().unwrap(), row["gpu_memory_mib"].as_f64().unwrap());
+        assert!(weights > 1.0 && total > weights, "weights {weights} MiB of {total}");
         for stage in ["detection", "landmarks", "liveness"] {
-            assert!(row["stages"][stage]["median"].as_f64().unwrap() > 0.0, "{stage}");
+            let (median, p99) = (row["stages"][stage]["median"].as_f64().unwrap(), row["stages"][stage]["p99"].as_f64().unwrap());
+            assert!(median > 0.0 && p99 >= median, "{stage}");
         }
     }
 }

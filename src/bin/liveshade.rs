@@ -309,7 +309,7 @@ fn bench(backend: &str, frames: usize, json: bool, image: &std::path::Path) -> R
     }
     if !json {
         println!(
-            "{:<40} {:<7} {:<5} {:>14} {:>9} {:>7} {:>8} {:>9} {:>8} {:>5} {:>6}  stages (median ms)",
+            "{:<40} {:<7} {:<5} {:>14} {:>9} {:>7} {:>8} {:>9} {:>8} {:>5} {:>6}  stages (median / p99 ms, timer)",
             "adapter", "backend", "timer", "end-to-end ms", "p99 ms", "fps", "fps pipe", "record ms", "host ms", "disp", "MiB"
         );
     }
@@ -381,7 +381,7 @@ fn bench(backend: &str, frames: usize, json: bool, image: &std::path::Path) -> R
                 })
             );
         } else {
-            let stage_text: Vec<String> = stage_stats.iter().map(|(n, (m, _))| format!("{n} {m:.1}")).chain([format!("({stage_timer} timer)")]).collect();
+            let stage_text: Vec<String> = stage_stats.iter().map(|(n, (m, p))| format!("{n} {m:.1} / {p:.1}")).chain([format!("({stage_timer} timer)")]).collect();
             println!(
                 "{:<40} {:<7} {:<5} {:>14.2} {:>9.2} {:>7.1} {:>8.1} {:>9.3} {:>8.3} {:>5} {:>6.1}  {}",
                 adapter.name.chars().take(40).collect::<String>(),
