@@ -224,6 +224,37 @@ fn pipelined_checks_give_the_sequential_reports_and_leave_nothing() {
 }
 
 #[test]
+fn the_gpu_configuration_gives_the_same_reports() {
+    // What GPUs run by default (fused blocks, the tiled pointwise GEMM), checked here on
+    // lavapipe against the CPU configuration: the same faces, boxes, landmarks and verdicts
+    // up to float summation order. (The stems keep their CPU kernels: the adapter decides.)
+    let backend = liveshade::Backend::from_env().unwrap();
+    let gpu_options = liveshade::GpuOptions { backend, pointwise: Some(liveshade::nn::PointwiseVariant::Tiled), ..Default::default() };
+    let build = liveshade::models::BuildOptions { fuse_blocks: true, keep_taps: false };
+    let options = EngineOptions { gpu: gpu_options, build: Some(build), landmarks: true, ..Default::default() };
+    let gpu_like = Engine::new(options).unwrap_or_else(|e| panic!("the engine tests need a GPU adapter (CI={:?}): {e}", std::env::var("CI").ok()));
+    assert!(gpu_like.dispatches_per_check() < engine(true).dispatches_per_check() - 50, "fused blocks cut dispatches");
+    for file in ["live_T1.jpg", "spoof_print_F1.jpg", "spoof_replay_tablet_F2.jpg"] {
+        let frame_image = sample(file);
+        let frame = frame_image.frame().unwrap();
+        let (want, got) = (engine(true).check(&frame).unwrap(), gpu_like.check(&frame).unwrap());
+        assert_eq!(got.faces.len(), want.faces.len(), "{file}");
+        for (g, w) in got.faces.iter().zip(&want.faces) {
+            let corners = |b: &liveshade::engine::FaceBox| [b.x0, b.y0, b.x1, b.y1];
+            assert!(max_difference(&corners(&g.face_box), &corners(&w.face_box)) < 0.01, "{file}: box");
+            assert!((g.score - w.score).abs() < 1e-4, "{file}: score");
+            let flat = |l: &Option<Vec<[f32; 3]>>| l.iter().flatten().flatten().copied().collect::<Vec<f32>>();
+            assert!(max_difference(&flat(&g.landmarks), &flat(&w.landmarks)) < 0.01, "{file}: landmarks");
+            let (gl, wl) = (g.liveness.as_ref().unwrap(), w.liveness.as_ref().unwrap());
+            assert_eq!(gl.label, wl.label, "{file}");
+            assert_eq!((gl.face_box, gl.crops), (wl.face_box, wl.crops), "{file}: MiniFASNet box and crops");
+            assert!((gl.live - wl.live).abs() < 1e-4, "{file}: live {} vs {}", gl.live, wl.live);
+        }
+    }
+    assert_eq!(gpu_like.audit().unwrap(), Vec::<String>::new());
+}
+
+#[test]
 fn a_larger_frame_grows_the_frame_buffer_and_still_matches() {
     let engine = engine(true);
     let image = sample("live_T1.jpg");
