@@ -9,9 +9,9 @@ use liveshade::frame::DecodedImage;
 use liveshade::gpu::{Backend, BufferArena, Gpu, GpuOptions, record_all};
 
 /// The layer kernels, whose times the network sections above break down.
-const NETWORK_KERNELS: [&str; 12] = [
-    "conv2d_dense", "conv2d_dense_wide", "conv2d_grouped", "depthwise", "pointwise_blocked", "pointwise_wide",
-    "pointwise_tiled", "max_pool_2x2", "global_average_pool", "channel_scale", "dense", "softmax",
+const NETWORK_KERNELS: [&str; 14] = [
+    "conv2d_dense", "conv2d_dense_wide", "conv2d_stem", "conv2d_grouped", "depthwise", "pointwise_blocked", "pointwise_wide",
+    "pointwise_tiled", "separable_block", "max_pool_2x2", "global_average_pool", "channel_scale", "dense", "softmax",
 ];
 use liveshade::models::{BlazeFace, BuildOptions, FaceMesh, Graph, MiniFasNet, Network, Variant, Weights};
 
@@ -107,7 +107,13 @@ fn main() -> liveshade::Result<()> {
     // The engine's own dispatches (resamplers, detection, regions) on a sample frame,
     // fastest of 21 runs of the whole per-dispatch timing.
     let engine = Engine::new(EngineOptions { gpu: GpuOptions { backend: Backend::from_env()?, ..Default::default() }, ..Default::default() })?;
-    let image = DecodedImage::open(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/live_T1.jpg"))?;
+    // The sample image: the first argument, else samples/live_T1.jpg of the current directory
+    // (where the binary was carried to another machine) or of this checkout.
+    let image_path = std::env::args().nth(1).map(std::path::PathBuf::from).unwrap_or_else(|| {
+        let here = std::path::PathBuf::from("samples/live_T1.jpg");
+        if here.exists() { here } else { std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/live_T1.jpg") }
+    });
+    let image = DecodedImage::open(&image_path)?;
     let frame = image.frame()?;
     let mut fastest: Vec<(Stage, &str, f64)> = engine.time_dispatches(&frame)?;
     for _ in 0..20 {
@@ -115,7 +121,7 @@ fn main() -> liveshade::Result<()> {
             best.2 = best.2.min(now.2);
         }
     }
-    println!("engine on samples/live_T1.jpg: {} dispatches", fastest.len());
+    println!("engine on {}: {} dispatches", image_path.display(), fastest.len());
     for stage in Stage::ALL {
         let of_stage: Vec<_> = fastest.iter().filter(|t| t.0 == stage).collect();
         let total: f64 = of_stage.iter().map(|t| t.2).sum();
