@@ -55,3 +55,13 @@ fn finish(sum: vec4<f32>, bias: vec4<f32>, residual: vec4<f32>, slope: vec4<f32>
 fn multiply_add(sum: vec4<f32>, a: vec4<f32>, w0: vec4<f32>, w1: vec4<f32>, w2: vec4<f32>, w3: vec4<f32>) -> vec4<f32> {
     return fma(vec4<f32>(a.x), w0, fma(vec4<f32>(a.y), w1, fma(vec4<f32>(a.z), w2, fma(vec4<f32>(a.w), w3, sum))));
 }
+
+// The same for 4 output channel groups at once: each column of `sum` (and of each weight
+// row w0..w3) is one group. The wide GEMM and the stem convolution use it.
+fn multiply_add4(sum: mat4x4<f32>, a: vec4<f32>, w0: mat4x4<f32>, w1: mat4x4<f32>, w2: mat4x4<f32>, w3: mat4x4<f32>) -> mat4x4<f32> {
+    return mat4x4<f32>(
+        multiply_add(sum[0], a, w0[0], w1[0], w2[0], w3[0]),
+        multiply_add(sum[1], a, w0[1], w1[1], w2[1], w3[1]),
+        multiply_add(sum[2], a, w0[2], w1[2], w2[2], w3[2]),
+        multiply_add(sum[3], a, w0[3], w1[3], w2[3], w3[3]));
+}

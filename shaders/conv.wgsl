@@ -237,15 +237,6 @@ fn stem_weights(at: u32) -> mat4x4<f32> {
     return mat4x4<f32>(weights_hwio[at], weights_hwio[at + 1u], weights_hwio[at + 2u], weights_hwio[at + 3u]);
 }
 
-// 4 input channels x 4 output channel groups, added to one pixel's sums.
-fn stem_multiply_add(sum: mat4x4<f32>, a: vec4<f32>, w0: mat4x4<f32>, w1: mat4x4<f32>, w2: mat4x4<f32>, w3: mat4x4<f32>) -> mat4x4<f32> {
-    return mat4x4<f32>(
-        multiply_add(sum[0], a, w0[0], w1[0], w2[0], w3[0]),
-        multiply_add(sum[1], a, w0[1], w1[1], w2[1], w3[1]),
-        multiply_add(sum[2], a, w0[2], w1[2], w2[2], w3[2]),
-        multiply_add(sum[3], a, w0[3], w1[3], w2[3], w3[3]));
-}
-
 @compute @workgroup_size(64)
 fn conv2d_stem(@builtin(global_invocation_id) id: vec3<u32>,
                @builtin(num_workgroups) workgroups: vec3<u32>) {
@@ -278,19 +269,19 @@ fn conv2d_stem(@builtin(global_invocation_id) id: vec3<u32>,
             let w1 = stem_weights(w + stem_out_c4);
             let w2 = stem_weights(w + 2u * stem_out_c4);
             let w3 = stem_weights(w + 3u * stem_out_c4);
-            low0 = stem_multiply_add(low0, a0, w0, w1, w2, w3);
-            low1 = stem_multiply_add(low1, a1, w0, w1, w2, w3);
-            low2 = stem_multiply_add(low2, a2, w0, w1, w2, w3);
-            low3 = stem_multiply_add(low3, a3, w0, w1, w2, w3);
+            low0 = multiply_add4(low0, a0, w0, w1, w2, w3);
+            low1 = multiply_add4(low1, a1, w0, w1, w2, w3);
+            low2 = multiply_add4(low2, a2, w0, w1, w2, w3);
+            low3 = multiply_add4(low3, a3, w0, w1, w2, w3);
             if (stem_out_c4 > 4u) {
                 let v0 = stem_weights(w + 4u);
                 let v1 = stem_weights(w + stem_out_c4 + 4u);
                 let v2 = stem_weights(w + 2u * stem_out_c4 + 4u);
                 let v3 = stem_weights(w + 3u * stem_out_c4 + 4u);
-                high0 = stem_multiply_add(high0, a0, v0, v1, v2, v3);
-                high1 = stem_multiply_add(high1, a1, v0, v1, v2, v3);
-                high2 = stem_multiply_add(high2, a2, v0, v1, v2, v3);
-                high3 = stem_multiply_add(high3, a3, v0, v1, v2, v3);
+                high0 = multiply_add4(high0, a0, v0, v1, v2, v3);
+                high1 = multiply_add4(high1, a1, v0, v1, v2, v3);
+                high2 = multiply_add4(high2, a2, v0, v1, v2, v3);
+                high3 = multiply_add4(high3, a3, v0, v1, v2, v3);
             }
         }
     }

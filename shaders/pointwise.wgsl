@@ -172,15 +172,6 @@ fn pointwise_blocked(@builtin(global_invocation_id) id: vec3<u32>,
     store_pair(first_pixel + 7u, c4, sum7a, sum7b, bias, slope);
 }
 
-// 4 input channels x 4 output channel groups: each column of `sum` is one group.
-fn multiply_add4(sum: mat4x4<f32>, a: vec4<f32>, w0: mat4x4<f32>, w1: mat4x4<f32>, w2: mat4x4<f32>, w3: mat4x4<f32>) -> mat4x4<f32> {
-    return mat4x4<f32>(
-        multiply_add(sum[0], a, w0[0], w1[0], w2[0], w3[0]),
-        multiply_add(sum[1], a, w0[1], w1[1], w2[1], w3[1]),
-        multiply_add(sum[2], a, w0[2], w1[2], w2[2], w3[2]),
-        multiply_add(sum[3], a, w0[3], w1[3], w2[3], w3[3]));
-}
-
 // Four channel groups of one weight row. Groups past weight_c4 read the next row (or past
 // the end, which reads zero); they feed sums that are never stored.
 fn weight_row(at: u32) -> mat4x4<f32> {
