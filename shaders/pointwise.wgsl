@@ -57,6 +57,12 @@ fn skip_at(pixel: u32, c4: u32) -> vec4<f32> {
     return max(top, bottom);
 }
 
+// Where `pixel`'s input row starts. Rows past the last pixel (a block's tail) re-read the
+// last one, always in bounds; their sums are not stored.
+fn input_row(pixel: u32) -> u32 {
+    return min(pixel, params.pixels - 1u) * params.in_c4;
+}
+
 // Bias, residual, activation, store: one output channel group of one pixel.
 fn store(pixel: u32, c4: u32, sum: vec4<f32>, bias: vec4<f32>, slope: vec4<f32>) {
     output[pixel * params.out_c4 + c4] = finish(sum, bias, skip_at(pixel, c4), slope, params.activation, c4, params.out_c);
@@ -115,16 +121,14 @@ fn pointwise_blocked(@builtin(global_invocation_id) id: vec3<u32>,
     let c4 = (index % channel_blocks) * 2u;
     let first_pixel = (index / channel_blocks) * 8u;
 
-    // Rows past the last pixel re-read the last one (always in bounds) and are not stored.
-    let last = params.pixels - 1u;
-    let row0 = min(first_pixel, last) * params.in_c4;
-    let row1 = min(first_pixel + 1u, last) * params.in_c4;
-    let row2 = min(first_pixel + 2u, last) * params.in_c4;
-    let row3 = min(first_pixel + 3u, last) * params.in_c4;
-    let row4 = min(first_pixel + 4u, last) * params.in_c4;
-    let row5 = min(first_pixel + 5u, last) * params.in_c4;
-    let row6 = min(first_pixel + 6u, last) * params.in_c4;
-    let row7 = min(first_pixel + 7u, last) * params.in_c4;
+    let row0 = input_row(first_pixel);
+    let row1 = input_row(first_pixel + 1u);
+    let row2 = input_row(first_pixel + 2u);
+    let row3 = input_row(first_pixel + 3u);
+    let row4 = input_row(first_pixel + 4u);
+    let row5 = input_row(first_pixel + 5u);
+    let row6 = input_row(first_pixel + 6u);
+    let row7 = input_row(first_pixel + 7u);
     // sum<pixel><channel group a|b>
     var sum0a = vec4<f32>(0.0); var sum0b = vec4<f32>(0.0);
     var sum1a = vec4<f32>(0.0); var sum1b = vec4<f32>(0.0);
@@ -201,23 +205,22 @@ fn pointwise_wide(@builtin(global_invocation_id) id: vec3<u32>,
     let c4 = (index % channel_blocks) * 4u;
     let first_pixel = (index / channel_blocks) * 16u;
 
-    let last = params.pixels - 1u;
-    let row0 = min(first_pixel, last) * params.in_c4;
-    let row1 = min(first_pixel + 1u, last) * params.in_c4;
-    let row2 = min(first_pixel + 2u, last) * params.in_c4;
-    let row3 = min(first_pixel + 3u, last) * params.in_c4;
-    let row4 = min(first_pixel + 4u, last) * params.in_c4;
-    let row5 = min(first_pixel + 5u, last) * params.in_c4;
-    let row6 = min(first_pixel + 6u, last) * params.in_c4;
-    let row7 = min(first_pixel + 7u, last) * params.in_c4;
-    let row8 = min(first_pixel + 8u, last) * params.in_c4;
-    let row9 = min(first_pixel + 9u, last) * params.in_c4;
-    let row10 = min(first_pixel + 10u, last) * params.in_c4;
-    let row11 = min(first_pixel + 11u, last) * params.in_c4;
-    let row12 = min(first_pixel + 12u, last) * params.in_c4;
-    let row13 = min(first_pixel + 13u, last) * params.in_c4;
-    let row14 = min(first_pixel + 14u, last) * params.in_c4;
-    let row15 = min(first_pixel + 15u, last) * params.in_c4;
+    let row0 = input_row(first_pixel);
+    let row1 = input_row(first_pixel + 1u);
+    let row2 = input_row(first_pixel + 2u);
+    let row3 = input_row(first_pixel + 3u);
+    let row4 = input_row(first_pixel + 4u);
+    let row5 = input_row(first_pixel + 5u);
+    let row6 = input_row(first_pixel + 6u);
+    let row7 = input_row(first_pixel + 7u);
+    let row8 = input_row(first_pixel + 8u);
+    let row9 = input_row(first_pixel + 9u);
+    let row10 = input_row(first_pixel + 10u);
+    let row11 = input_row(first_pixel + 11u);
+    let row12 = input_row(first_pixel + 12u);
+    let row13 = input_row(first_pixel + 13u);
+    let row14 = input_row(first_pixel + 14u);
+    let row15 = input_row(first_pixel + 15u);
     var sum0 = mat4x4<f32>();  var sum1 = mat4x4<f32>();  var sum2 = mat4x4<f32>();  var sum3 = mat4x4<f32>();
     var sum4 = mat4x4<f32>();  var sum5 = mat4x4<f32>();  var sum6 = mat4x4<f32>();  var sum7 = mat4x4<f32>();
     var sum8 = mat4x4<f32>();  var sum9 = mat4x4<f32>();  var sum10 = mat4x4<f32>(); var sum11 = mat4x4<f32>();
