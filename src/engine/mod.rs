@@ -375,7 +375,9 @@ impl Engine {
         let mut times = Vec::with_capacity(state.dispatch_count());
         let mut timed = || -> Result<()> {
             for stage in Stage::ALL {
-                for dispatch in state.stage_dispatches(stage) {
+                let mut dispatches = Vec::new();
+                state.visit_stage(stage, &mut |dispatch| dispatches.push(dispatch));
+                for dispatch in dispatches {
                     let mut encoder = self.gpu.encoder("timed dispatch");
                     crate::gpu::record_all(&mut encoder, [dispatch]);
                     let start = Instant::now();
@@ -614,12 +616,11 @@ impl State {
     }
 
     fn dispatch_count(&self) -> usize {
-        4 + 4
-            + self.face_warp.is_some() as usize
-            + self.blazeface.graph().dispatch_count()
-            + self.facemesh.graph().dispatch_count()
-            + self.v2.graph().dispatch_count()
-            + self.v1se.graph().dispatch_count()
+        let mut count = 0;
+        for stage in Stage::ALL {
+            self.visit_stage(stage, &mut |_| count += 1);
+        }
+        count
     }
 
     /// Uploads the frame and the per-frame parameters.
@@ -655,58 +656,36 @@ impl State {
         Ok(padded)
     }
 
-    /// The dispatches of one stage of a check, in the order they run.
-    fn stage_dispatches(&self, stage: Stage) -> Vec<&Dispatch> {
-        let mut list = Vec::with_capacity(self.dispatch_count());
+    /// Calls `visit` with each dispatch of one stage of a check, in the order they run: the
+    /// one list that recording, counting and per-dispatch timing all follow.
+    fn visit_stage<'s>(&'s self, stage: Stage, visit: &mut dyn FnMut(&'s Dispatch)) {
         match stage {
             Stage::Detection => {
-                list.push(&self.resample_dispatches[0]);
-                list.extend(self.blazeface.graph().dispatches_iter());
-                list.extend([&self.detect, &self.face_quality, &self.face_regions]);
+                visit(&self.resample_dispatches[0]);
+                self.blazeface.graph().dispatches_iter().for_each(&mut *visit);
+                [&self.detect, &self.face_quality, &self.face_regions].into_iter().for_each(visit);
             }
             Stage::Landmarks => {
-                list.extend(self.face_warp.as_ref());
-                list.push(&self.resample_dispatches[1]);
-                list.extend(self.facemesh.graph().dispatches_iter());
-                list.push(&self.project_landmarks);
-            }
-            Stage::Liveness => {
-                list.push(&self.resample_dispatches[2]);
-                list.extend(self.v2.graph().dispatches_iter());
-                list.push(&self.resample_dispatches[3]);
-                list.extend(self.v1se.graph().dispatches_iter());
-            }
-        }
-        list
-    }
-
-    /// Records one stage of a check into `pass` (no allocation: the frame path).
-    fn record_stage(&self, stage: Stage, pass: &mut wgpu::ComputePass<'_>) {
-        match stage {
-            Stage::Detection => {
-                self.resample_dispatches[0].record(pass);
-                self.blazeface.graph().record(pass);
-                self.detect.record(pass);
-                self.face_quality.record(pass);
-                self.face_regions.record(pass);
-            }
-            Stage::Landmarks => {
-                if let Some(face_warp) = &self.face_warp {
-                    face_warp.record(pass);
-                }
-                self.resample_dispatches[1].record(pass);
-                self.facemesh.graph().record(pass);
-                self.project_landmarks.record(pass);
+                self.face_warp.iter().for_each(&mut *visit);
+                visit(&self.resample_dispatches[1]);
+                self.facemesh.graph().dispatches_iter().for_each(&mut *visit);
+                visit(&self.project_landmarks);
             }
             // Each crop right before its network: with one shared pool, V1SE's input may be a
             // buffer MiniFASNetV2 used (BufferArena::share_one_pool).
             Stage::Liveness => {
-                self.resample_dispatches[2].record(pass);
-                self.v2.graph().record(pass);
-                self.resample_dispatches[3].record(pass);
-                self.v1se.graph().record(pass);
+                visit(&self.resample_dispatches[2]);
+                self.v2.graph().dispatches_iter().for_each(&mut *visit);
+                visit(&self.resample_dispatches[3]);
+                self.v1se.graph().dispatches_iter().for_each(visit);
             }
         }
+    }
+
+    /// Records one stage of a check into `pass` (no allocation: the frame path).
+    fn record_stage(&self, stage: Stage, pass: &mut wgpu::ComputePass<'_>) {
+        let mut previous = None;
+        self.visit_stage(stage, &mut |dispatch| dispatch.record_in_sequence(pass, &mut previous));
     }
 
     fn record(&self, encoder: &mut wgpu::CommandEncoder, readback: usize) {

@@ -175,6 +175,17 @@ impl Dispatch {
         pass.dispatch_workgroups(x, y, z);
     }
 
+    /// Records the dispatch after one of kernel `previous` (None: the first of a pass), setting
+    /// the pipeline only when the kernel changes, and makes it the previous one.
+    pub fn record_in_sequence(&self, pass: &mut wgpu::ComputePass<'_>, previous: &mut Option<Kernel>) {
+        if *previous == Some(self.kernel) {
+            self.record_after(pass);
+        } else {
+            self.record(pass);
+        }
+        *previous = Some(self.kernel);
+    }
+
     pub fn kernel(&self) -> Kernel {
         self.kernel
     }
@@ -199,12 +210,7 @@ pub fn record_all<'a>(encoder: &mut wgpu::CommandEncoder, dispatches: impl IntoI
 pub fn record_sequence<'a>(pass: &mut wgpu::ComputePass<'_>, dispatches: impl IntoIterator<Item = &'a Dispatch>) {
     let mut previous = None;
     for dispatch in dispatches {
-        if previous == Some(dispatch.kernel) {
-            dispatch.record_after(pass);
-        } else {
-            dispatch.record(pass);
-        }
-        previous = Some(dispatch.kernel);
+        dispatch.record_in_sequence(pass, &mut previous);
     }
 }
 
