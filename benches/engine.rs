@@ -12,7 +12,7 @@ fn engine(c: &mut Criterion) {
     let engine = Engine::new(EngineOptions { gpu: GpuOptions { backend, ..Default::default() }, ..Default::default() }).expect("the benches need a GPU adapter");
     let image = DecodedImage::open(concat!(env!("CARGO_MANIFEST_DIR"), "/samples/live_T1.jpg").as_ref()).unwrap();
     let frame = image.frame().unwrap();
-    eprintln!("benchmarking on {}: {} dispatches per check", engine.gpu().adapter(), engine.dispatches_per_check());
+    eprintln!("benchmarking on {}: {} dispatches per check", engine.adapter(), engine.dispatches_per_check().expect("dispatch count"));
     let mut stages: Vec<[f64; 5]> = Vec::new();
     c.bench_function("engine/check-480x640", |b| {
         b.iter(|| {

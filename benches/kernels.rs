@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use liveshade::gpu::{Backend, BufferArena, Dispatch, Gpu, GpuOptions, Tensor, record_all};
-use liveshade::nn::{Activation, Conv2d, Conv2dDesc, Depthwise, Padding, Pointwise, PointwiseVariant};
+use liveshade::nn::{Activation, Conv2d, Conv2dDesc, Depthwise, Padding, Pointwise, PointwiseVariant, Tuning};
 use liveshade::tensor::{HostTensor, Shape};
 
 const BATCH: usize = 16;
@@ -59,7 +59,7 @@ fn pointwise(c: &mut Criterion) {
         let y = arena.tensor(&gpu, "output", Shape { channels: out_channels, ..shape }).unwrap();
         let weights = values((shape.channels * out_channels) as usize);
         for variant in PointwiseVariant::ALL {
-            let layer = Pointwise::new(&gpu, shape.channels, out_channels, &weights, None, Activation::Relu).unwrap().with_variant(variant);
+            let layer = Pointwise::new(&gpu, &Tuning::for_adapter(gpu.adapter()), shape.channels, out_channels, &weights, None, Activation::Relu).unwrap().with_variant(variant);
             let dispatch = layer.bind(&gpu, &x, &y, None).unwrap();
             group.throughput(Throughput::Elements(layer.flops(shape.pixels()) * BATCH as u64));
             group.bench_with_input(BenchmarkId::new(variant.name(), name), &dispatch, |b, d| b.iter(|| run_batch(&gpu, d)));
@@ -106,7 +106,7 @@ fn conv2d(c: &mut Criterion) {
         let mut arena = BufferArena::new();
         let x = input(&gpu, &mut arena, shape);
         let y = arena.tensor(&gpu, "output", out).unwrap();
-        let layer = Conv2d::new(&gpu, desc, &values(desc.out_channels as usize * desc.weights_per_output()), None, Activation::Relu).unwrap();
+        let layer = Conv2d::new(&gpu, &Tuning::for_adapter(gpu.adapter()), desc, &values(desc.out_channels as usize * desc.weights_per_output()), None, Activation::Relu).unwrap();
         let dispatch = layer.bind(&gpu, &x, &y, None).unwrap();
         group.throughput(Throughput::Elements(2 * out.len() * desc.weights_per_output() as u64 * BATCH as u64));
         group.bench_with_input(BenchmarkId::new("general", name), &dispatch, |b, d| b.iter(|| run_batch(&gpu, d)));

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use liveshade::gpu::{Backend, BufferArena, Gpu, GpuOptions};
-use liveshade::models::{BuildOptions, BlazeFace, FaceMesh, Graph, MiniFasNet, Network, Variant, Weights};
+use liveshade::models::{BlazeFace, BuildOptions, FaceMesh, Graph, MiniFasNet, Network, Variant, Weights};
+use liveshade::nn::Tuning;
 
 fn run(gpu: &Gpu, graph: &Graph) {
     let mut encoder = gpu.encoder("bench");
@@ -25,7 +26,7 @@ fn networks(c: &mut Criterion) {
     let v2 = MiniFasNet::new(&gpu, Variant::V2, &weights(Network::MiniFasNetV2), &mut arena).unwrap();
     let v1se = MiniFasNet::new(&gpu, Variant::V1Se, &weights(Network::MiniFasNetV1Se), &mut arena).unwrap();
     // Both block forms, whatever the adapter's default.
-    let (fused, unfused) = (BuildOptions { fuse_blocks: true, keep_taps: true }, BuildOptions { fuse_blocks: false, keep_taps: true });
+    let (fused, unfused) = (BuildOptions { tuning: Tuning::for_adapter(gpu.adapter()).with_fused_blocks(true), keep_taps: true }, BuildOptions { tuning: Tuning::for_adapter(gpu.adapter()).with_fused_blocks(false), keep_taps: true });
     let blazeface = BlazeFace::with_options(&gpu, &weights(Network::BlazeFace), &mut arena, fused).unwrap();
     let facemesh = FaceMesh::with_options(&gpu, &weights(Network::FaceMesh), &mut arena, fused).unwrap();
     let blazeface_unfused = BlazeFace::with_options(&gpu, &weights(Network::BlazeFace), &mut arena, unfused).unwrap();

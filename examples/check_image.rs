@@ -16,6 +16,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         None => println!("{path}: no face"),
     }
-    println!("{:.1} ms on {}", report.timings.total_ms, engine.gpu().adapter());
+    println!("{:.1} ms on {}", report.timings.total_ms, engine.adapter());
     Ok(())
 }

@@ -4,8 +4,8 @@
 
 use std::time::Instant;
 
-use liveshade::engine::{Engine, EngineOptions, Stage};
-use liveshade::frame::DecodedImage;
+use liveshade::{Engine, EngineOptions, Stage};
+use liveshade::DecodedImage;
 use liveshade::gpu::{Backend, BufferArena, Gpu, GpuOptions, record_all};
 
 /// The layer kernels, whose times the network sections above break down.
@@ -14,6 +14,7 @@ const NETWORK_KERNELS: [&str; 14] = [
     "pointwise_tiled", "separable_block", "max_pool_2x2", "global_average_pool", "channel_scale", "dense", "softmax",
 ];
 use liveshade::models::{BlazeFace, BuildOptions, FaceMesh, Graph, MiniFasNet, Network, Variant, Weights};
+use liveshade::nn::Tuning;
 
 /// Whole-network times of two builds of a network, measured alternately (fastest of 21).
 fn compare(gpu: &Gpu, name: &str, unfused: &Graph, fused: &Graph) {
@@ -55,14 +56,14 @@ fn profile(gpu: &Gpu, name: &str, graph: &Graph) {
         .enumerate()
         .map(|(i, d)| {
             let ms = fastest_ms(gpu, |e| record_all(e, [d])) - empty;
-            (ms, format!("  #{i:<3} {:<22} {:>7.3} ms  grid {:?}", d.kernel().entry_point(), ms, d.workgroups()))
+            (ms, format!("  #{i:<3} {:<22} {:>7.3} ms  grid {:?}", d.kernel().name, ms, d.workgroups()))
         })
         .collect();
     let sum: f64 = rows.iter().map(|r| r.0).sum();
     // Per kernel: where the network's time goes by kind of layer.
     let mut by_kernel: Vec<(&str, f64, usize)> = Vec::new();
     for (d, (ms, _)) in graph.dispatches_iter().zip(rows.iter()) {
-        let name = d.kernel().entry_point();
+        let name = d.kernel().name;
         match by_kernel.iter_mut().find(|k| k.0 == name) {
             Some(k) => { k.1 += ms; k.2 += 1; }
             None => by_kernel.push((name, *ms, 1)),
@@ -89,7 +90,7 @@ fn main() -> liveshade::Result<()> {
     for (name, graph) in [("blazeface", blazeface.graph()), ("facemesh", facemesh.graph()), ("minifasnet_v2", v2.graph()), ("minifasnet_v1se", v1se.graph())] {
         profile(&gpu, name, graph);
     }
-    let (unfused, fused) = (BuildOptions { fuse_blocks: false, keep_taps: false }, BuildOptions { fuse_blocks: true, keep_taps: false });
+    let (unfused, fused) = (BuildOptions { tuning: Tuning::for_adapter(gpu.adapter()).with_fused_blocks(false), keep_taps: false }, BuildOptions { tuning: Tuning::for_adapter(gpu.adapter()).with_fused_blocks(true), keep_taps: false });
     let weights = Weights::bundled(Network::BlazeFace)?;
     let (a, b) = (BlazeFace::with_options(&gpu, &weights, &mut arena, unfused)?, BlazeFace::with_options(&gpu, &weights, &mut arena, fused)?);
     compare(&gpu, "blazeface", a.graph(), b.graph());

@@ -40,7 +40,9 @@ impl Consent {
 /// What a camera offers.
 #[derive(Clone, Debug)]
 pub struct CameraDescription {
+    /// The index `Camera::open` takes.
     pub index: u32,
+    /// The name the platform gives it.
     pub name: String,
     /// (width, height, format, frames per second), as the driver lists them.
     pub modes: Vec<(u32, u32, String, u32)>,

@@ -1,14 +1,25 @@
 //! The one error type of the library: a variant per failure class, each carrying what a
 //! user needs to act on it (the backend, the adapter, the op and the shapes involved).
+//! It stands below every other module and imports none of them.
 
-use crate::gpu::Backend;
+use std::sync::{Mutex, MutexGuard};
 
 /// Everything that can go wrong in liveshade.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The requested backend is not compiled in or not supported on this platform.
     #[error("the {backend} backend is not available on this platform")]
-    BackendUnavailable { backend: Backend },
+    BackendUnavailable {
+        /// The backend asked for (`vulkan`, `metal`, `dx12`, `gl`).
+        backend: String,
+    },
+
+    /// A backend name that is none of auto, vulkan, metal, dx12 or gl.
+    #[error("unknown backend {name:?} (expected auto, vulkan, metal, dx12 or gl)")]
+    UnknownBackend {
+        /// The name given.
+        name: String,
+    },
 
     /// No adapter matched the request.
     #[error(
@@ -18,52 +29,131 @@ pub enum Error {
         name = .name_filter.as_deref().map(|n| format!(" with a name containing {n:?}")).unwrap_or_default(),
         available = if .available.is_empty() { "none".to_string() } else { .available.join(", ") }
     )]
-    NoAdapter { backend: Backend, name_filter: Option<String>, available: Vec<String> },
+    NoAdapter {
+        /// The backend searched.
+        backend: String,
+        /// The adapter name fragment asked for, if any.
+        name_filter: Option<String>,
+        /// Every adapter of that backend, described.
+        available: Vec<String>,
+    },
 
     /// The adapter refused to create a device.
     #[error("adapter {adapter} refused to create a device: {reason}")]
-    RequestDevice { adapter: String, reason: String },
+    RequestDevice {
+        /// The adapter's name.
+        adapter: String,
+        /// What the driver said.
+        reason: String,
+    },
 
     /// The device was lost (driver reset, GPU removed, or destroyed); the engine must be
     /// created again.
     #[error("the GPU device was lost: {reason}")]
-    DeviceLost { reason: String },
+    DeviceLost {
+        /// The driver's reason.
+        reason: String,
+    },
 
     /// The GPU reported an error (validation, out of memory) or did not finish in time.
     #[error("GPU error during {during}: {message}")]
-    Gpu { during: &'static str, message: String },
+    Gpu {
+        /// What the engine was doing.
+        during: &'static str,
+        /// What wgpu reported.
+        message: String,
+    },
+
+    /// A kernel needs a device feature the adapter lacks.
+    #[error("kernel {kernel} needs device features {features} that this adapter lacks")]
+    MissingFeature {
+        /// The kernel's name.
+        kernel: &'static str,
+        /// The features it needs.
+        features: String,
+    },
+
+    /// A thread panicked while holding one of the engine's locks; the engine (or session
+    /// guard) it belongs to should be created again.
+    #[error("{what} is unusable: a thread panicked while holding its lock")]
+    Poisoned {
+        /// What the lock guards.
+        what: &'static str,
+    },
 
     /// A weights file is missing, truncated, mislabelled or holds a bad tensor.
     #[error("weights {file}{tensor}: {reason}", tensor = .tensor.as_deref().map(|t| format!(", tensor {t:?}")).unwrap_or_default())]
-    Weights { file: String, tensor: Option<String>, reason: String },
+    Weights {
+        /// The weights file.
+        file: String,
+        /// The tensor concerned, if one.
+        tensor: Option<String>,
+        /// What is wrong.
+        reason: String,
+    },
 
     /// A frame's size, stride or byte count is unusable.
     #[error("bad frame: {reason}")]
-    Frame { reason: String },
+    Frame {
+        /// What is wrong, with the sizes involved.
+        reason: String,
+    },
 
     /// An image file could not be read or decoded.
     #[error("{path}: {reason}")]
-    Image { path: String, reason: String },
+    Image {
+        /// The file.
+        path: String,
+        /// What the decoder said.
+        reason: String,
+    },
 
     /// No camera, a camera that refused to open, or one that stopped delivering frames.
     #[error("camera: {reason}")]
-    Camera { reason: String },
+    Camera {
+        /// What happened.
+        reason: String,
+    },
 
     /// Too many sessions failed recently: new sessions are refused for a while.
     #[error("too many failed sessions: new sessions are refused for another {} s", .remaining.as_secs())]
-    CoolingDown { remaining: std::time::Duration },
+    CoolingDown {
+        /// How long new sessions stay refused.
+        remaining: std::time::Duration,
+    },
 
     /// The operating system's random source failed (active challenges need it).
     #[error("no random numbers from the operating system: {reason}")]
-    Random { reason: String },
+    Random {
+        /// What the operating system said.
+        reason: String,
+    },
+
+    /// A session made from reports was given a frame: it has no engine to check it on.
+    #[error("this session was made from reports (Session::from_reports) and has no engine to check frames; push reports, or start it from Sessions")]
+    NoEngine,
 
     /// Arguments to an op do not fit together.
     #[error("{op}: {reason}")]
-    Shape { op: &'static str, reason: String },
+    Shape {
+        /// The operation.
+        op: &'static str,
+        /// What does not fit.
+        reason: String,
+    },
 
     /// A buffer would exceed what the device can bind or dispatch.
     #[error("{what} needs {needed} but the device allows at most {limit} ({limit_name})")]
-    TooLarge { what: String, needed: u64, limit: u64, limit_name: &'static str },
+    TooLarge {
+        /// What would be too large.
+        what: String,
+        /// What it needs.
+        needed: u64,
+        /// What the device allows.
+        limit: u64,
+        /// The wgpu limit concerned.
+        limit_name: &'static str,
+    },
 }
 
 /// `Result` with liveshade's [`Error`].
@@ -73,4 +163,10 @@ impl Error {
     pub(crate) fn shape(op: &'static str, reason: impl Into<String>) -> Self {
         Error::Shape { op, reason: reason.into() }
     }
+}
+
+/// Locks `mutex`, or [`Error::Poisoned`] naming `what` if a thread panicked holding it:
+/// the one place the library turns a poisoned lock into an error.
+pub(crate) fn lock<'a, T>(mutex: &'a Mutex<T>, what: &'static str) -> Result<MutexGuard<'a, T>> {
+    mutex.lock().map_err(|_| Error::Poisoned { what })
 }

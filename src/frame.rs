@@ -13,8 +13,11 @@ use crate::error::{Error, Result};
 /// Byte order of one pixel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PixelFormat {
+    /// 4 bytes a pixel: R, G, B, A (A ignored).
     Rgba8,
+    /// 3 bytes a pixel: R, G, B.
     Rgb8,
+    /// 4 bytes a pixel: B, G, R, A (Windows and many cameras).
     Bgra8,
     /// YUV 4:2:2 packed Y0 U Y1 V (cameras' raw YUYV / YUY2); even width.
     Yuyv,
@@ -113,18 +116,22 @@ impl<'a> Frame<'a> {
         Frame::new(width, height, width.saturating_mul(4), PixelFormat::Bgra8, bytes)
     }
 
+    /// Pixels per row.
     pub fn width(&self) -> u32 {
         self.width
     }
 
+    /// Rows.
     pub fn height(&self) -> u32 {
         self.height
     }
 
+    /// Bytes from one row to the next.
     pub fn stride(&self) -> u32 {
         self.stride
     }
 
+    /// How the bytes encode the pixels.
     pub fn format(&self) -> PixelFormat {
         self.format
     }
@@ -190,6 +197,7 @@ pub struct DecodedImage {
 }
 
 impl DecodedImage {
+    /// Decodes a JPEG or PNG file, applying its EXIF orientation.
     pub fn open(path: &Path) -> Result<Self> {
         let bytes = Zeroizing::new(std::fs::read(path).map_err(|e| Error::Image { path: path.display().to_string(), reason: e.to_string() })?);
         Self::decode(&bytes).map_err(|reason| Error::Image { path: path.display().to_string(), reason })
@@ -227,14 +235,17 @@ impl DecodedImage {
         &self.rgb
     }
 
+    /// The image as an RGB8 frame.
     pub fn frame(&self) -> Result<Frame<'_>> {
         Frame::rgb8(self.width, self.height, &self.rgb)
     }
 
+    /// Pixels per row.
     pub fn width(&self) -> u32 {
         self.width
     }
 
+    /// Rows.
     pub fn height(&self) -> u32 {
         self.height
     }

@@ -1,50 +1,126 @@
 //! liveshade: face liveness on the GPU.
 //!
-//! The neural networks (BlazeFace, Face Mesh, MiniFASNet) run as hand-written WGSL compute
-//! shaders on wgpu. This crate currently holds the runtime they stand on:
+//! A camera frame goes to the GPU and everything after it runs in video memory as
+//! hand-written WGSL compute shaders on wgpu: face detection (BlazeFace), 468 face
+//! keypoints (Face Mesh) and passive liveness (the MiniFASNet ensemble of
+//! Silent-Face-Anti-Spoofing), in one submission. Only a few hundred bytes come back, and
+//! every buffer that held the frame is zeroed before a check returns. Frames never touch
+//! the disk or the network (PRIVACY.md).
 //!
-//! * [`gpu`]: adapter and device choice by backend and name, a buffer arena that zeroes
-//!   itself in one recorded call, pipelines compiled and warmed up once;
-//! * [`nn`]: the operator kernels as layers that record dispatches into a caller's
-//!   encoder, each with a CPU twin in [`nn::reference`].
+//! # One frame
 //!
 //! ```no_run
-//! use liveshade::gpu::{BufferArena, Gpu, GpuOptions, record_all};
-//! use liveshade::nn::{Activation, Pointwise};
-//! use liveshade::tensor::{HostTensor, Shape};
+//! use liveshade::{DecodedImage, Engine, EngineOptions};
 //!
-//! let gpu = Gpu::new(&GpuOptions::default())?;
-//! let mut arena = BufferArena::new();
-//! let input = arena.tensor(&gpu, "input", Shape::new(16, 16, 8))?;
-//! let output = arena.tensor(&gpu, "output", Shape::new(16, 16, 4))?;
-//! let layer = Pointwise::new(&gpu, 8, 4, &[0.5; 32], None, Activation::Relu)?;
-//! let dispatch = layer.bind(&gpu, &input, &output, None)?;
-//! gpu.write_tensor(&input, &HostTensor::new(Shape::new(16, 16, 8), vec![1.0; 2048])?)?;
-//! let mut encoder = gpu.encoder("example");
-//! record_all(&mut encoder, [&dispatch]);
-//! gpu.submit_and_wait(encoder)?;
-//! let result = gpu.read_tensor(&output)?; // every value: relu(8 * 0.5) = 4
-//! # assert!(result.data.iter().all(|v| *v == 4.0));
+//! let engine = Engine::new(EngineOptions::default())?;            // compiles and warms up every kernel
+//! let image = DecodedImage::open("samples/live_T1.jpg".as_ref())?; // EXIF orientation applied
+//! let report = engine.check(&image.frame()?)?;                     // one submission, erased before it returns
+//! println!("{}", report.verdict());                                // live, spoof or no_face
 //! # Ok::<(), liveshade::Error>(())
 //! ```
+//!
+//! Frames can also come straight from a camera or the caller: [`Frame::rgba8`],
+//! [`Frame::rgb8`], [`Frame::bgra8`] or [`Frame::new`] with any row stride and the
+//! camera formats of [`PixelFormat`]. A [`Report`] holds the faces found (box, keypoints,
+//! optionally the landmarks, light and focus) and the best face's [`Liveness`]: never
+//! pixels.
+//!
+//! # Many frames, one verdict
+//!
+//! A [`Session`] fuses many frames and adds quality gates, the flatness cue (a photo is a
+//! plane, a head is not), blinks and, in active mode, random challenges, before it says
+//! [`VerdictKind::Live`], `Spoof` or `Inconclusive` with its reasons. [`Sessions`] starts
+//! them on an engine and refuses new ones for a while after repeated failures.
+//!
+//! ```no_run
+//! use liveshade::{Engine, EngineOptions, FolderSource, FrameSource, SessionOptions, Sessions};
+//!
+//! let engine = Engine::new(EngineOptions::default())?;
+//! let sessions = Sessions::new(&engine);
+//! let mut session = sessions.start(SessionOptions::passive())?;  // or ::active()
+//! let mut frames = FolderSource::open("tests/sequences/bbaf2n".as_ref(), 25.0)?;
+//! while let Some(frame) = frames.next_frame()? {
+//!     if let Some(verdict) = session.push(&frame.frame()?)? {
+//!         println!("{}: {:?}", verdict.kind.as_str(), verdict.reasons);
+//!         break;
+//!     }
+//! }
+//! # Ok::<(), liveshade::Error>(())
+//! ```
+//!
+//! # Cameras, watching, the preview
+//!
+//! With the `camera` feature (default), [`camera`] lists and opens cameras; opening one
+//! needs a [`camera::Consent`], which only the user's recorded consent makes. [`watch()`]
+//! runs sessions one after another over any [`FrameSource`]; with the `window` feature,
+//! [`preview`] draws them in a window with the engine's own device.
+//!
+//! # Internals
+//!
+//! The GPU runtime, the layers, the networks and the engine's tools (per-dispatch timing,
+//! the resamplers on their own) are the `internals` feature: benches, examples and tests
+//! use them; they are not the product's API and may change.
+#![warn(missing_docs)]
 
+/// Declares a module that is public with the `internals` feature and private without it.
+macro_rules! internal_mod {
+    ($(#[$meta:meta])* $name:ident) => {
+        #[cfg(feature = "internals")]
+        $(#[$meta])*
+        #[allow(missing_docs)]
+        pub mod $name;
+        #[cfg(not(feature = "internals"))]
+        #[allow(dead_code, unused_imports)]
+        mod $name;
+    };
+}
+pub(crate) use internal_mod;
+
+// In data-flow order; each module imports only those above it (tests/layering.rs).
+mod error;
+internal_mod!(
+    /// Shapes and CPU tensors.
+    tensor
+);
+mod frame;
+internal_mod!(
+    /// The GPU runtime: adapter, device, buffer arena, kernels as data.
+    gpu
+);
+internal_mod!(
+    /// The layers as recorded dispatches, their kernel table, tuning and CPU references.
+    nn
+);
+internal_mod!(
+    /// The four networks built from weights/.
+    models
+);
+mod engine;
+mod liveness;
+mod source;
+mod watch;
 #[cfg(feature = "camera")]
 pub mod camera;
-pub mod engine;
-pub mod error;
-pub mod frame;
-pub mod gpu;
-pub mod liveness;
 #[cfg(feature = "window")]
 pub mod preview;
-pub mod source;
-pub mod models;
-pub mod nn;
-pub mod tensor;
-pub mod watch;
 
+pub use engine::{CheckVerdict, Engine, EngineOptions, Face, FaceBox, FaceQuality, Label, Liveness, Pipelined, Report, Stage, Timings};
 pub use error::{Error, Result};
-pub use engine::{Engine, EngineOptions, Report};
 pub use frame::{DecodedImage, Frame, PixelFormat};
-pub use gpu::{Backend, Gpu, GpuOptions};
-pub use liveness::{Session, SessionOptions, Verdict, VerdictKind};
+pub use gpu::{AdapterSummary, Backend, GpuOptions, list_adapters};
+pub use liveness::{
+    Challenge, Cues, FailureGuard, FailureLimit, FlatnessRule, FusionRule, Mode, QualityLimits, Rejection, Session, SessionOptions, Sessions, Verdict,
+    VerdictKind,
+};
+pub use source::{FolderSource, FrameSource, SourceFrame};
+pub use watch::{Step, WatchEvent, Watcher, watch};
+
+/// The engine's internals for benches, tools and tests: the resamplers run on their own,
+/// the session's measurements. Not the product API.
+#[cfg(feature = "internals")]
+pub mod internals {
+    pub use crate::engine::kernels::{KERNELS as ENGINE_KERNELS, SHADERS as ENGINE_SHADERS};
+    pub use crate::engine::{Resampling, resample};
+    pub use crate::frame::yuv_to_rgb;
+    pub use crate::liveness::{challenge, cues, fusion, geometry, landmarks, quality};
+}

@@ -13,10 +13,16 @@ use winit::window::{Window, WindowId};
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::gpu::pipelines::FRAME_ACCESS;
-use crate::liveness::{Challenge, SessionOptions, VerdictKind};
+use crate::engine::kernels::FRAME_WGSL;
+use crate::liveness::{Challenge, SessionOptions, Sessions, VerdictKind};
 use crate::source::FrameSource;
 use crate::watch::{Step, WatchEvent, Watcher};
+
+/// The preview's WGSL: shaders/frame.wgsl (frame access, shared with the resamplers)
+/// followed by shaders/preview.wgsl. `tests/shaders.rs` validates it.
+pub fn shader_source() -> String {
+    format!("{FRAME_WGSL}\n{}", include_str!("../shaders/preview.wgsl"))
+}
 
 /// Parameters of preview.wgsl (`PreviewParams` there, same field order).
 #[repr(C)]
@@ -50,7 +56,7 @@ fn window_error(message: impl ToString) -> Error {
 
 impl Renderer {
     fn new(engine: &Engine, window: Arc<Window>) -> Result<Renderer> {
-        let gpu = engine.gpu();
+        let gpu = &engine.gpu;
         let device = gpu.device();
         let surface = gpu.create_surface(window.clone())?;
         let caps = gpu.surface_capabilities(&surface);
@@ -69,7 +75,7 @@ impl Renderer {
             color_space: Default::default(),
         };
         surface.configure(device, &config);
-        let source = format!("{FRAME_ACCESS}\n{}", include_str!("../shaders/preview.wgsl"));
+        let source = shader_source();
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor { label: Some("preview.wgsl"), source: wgpu::ShaderSource::Wgsl(source.into()) });
         let entry = |binding, ty| wgpu::BindGroupLayoutEntry { binding, visibility: wgpu::ShaderStages::FRAGMENT, ty, count: None };
         let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
@@ -109,17 +115,17 @@ impl Renderer {
     }
 
     fn show_frame(&mut self, engine: &Engine, bytes: &[u8]) {
-        let device = engine.gpu().device();
+        let device = engine.gpu.device();
         let padded = (bytes.len() as u64).div_ceil(4) * 4;
         if padded > self.frame.size() {
             self.frame = preview_frame_buffer(device, padded);
             self.bind_group = bind(device, &self.layout, &self.params, &self.frame);
         }
-        engine.gpu().write_bytes(&self.frame, bytes);
+        engine.gpu.write_bytes(&self.frame, bytes);
     }
 
     fn render(&mut self, engine: &Engine, params: PreviewParams) -> Result<()> {
-        let gpu = engine.gpu();
+        let gpu = &engine.gpu;
         let params = PreviewParams { window_w: self.config.width, window_h: self.config.height, ..params };
         gpu.queue().write_buffer(&self.params, 0, bytemuck::bytes_of(&params));
         let texture = match self.surface.get_current_texture() {
@@ -155,14 +161,14 @@ impl Renderer {
     fn resize(&mut self, engine: &Engine, width: u32, height: u32) {
         self.config.width = width.max(1);
         self.config.height = height.max(1);
-        self.surface.configure(engine.gpu().device(), &self.config);
+        self.surface.configure(engine.gpu.device(), &self.config);
     }
 
     /// Zeroes the window's copy of the frame.
     fn erase(&self, engine: &Engine) {
-        let mut encoder = engine.gpu().encoder("erase preview");
+        let mut encoder = engine.gpu.encoder("erase preview");
         encoder.clear_buffer(&self.frame, 0, None);
-        let _ = engine.gpu().submit_and_wait(encoder);
+        let _ = engine.gpu.submit_and_wait(encoder);
     }
 }
 
@@ -317,12 +323,12 @@ impl<F: FnMut(WatchEvent<'_>)> ApplicationHandler for App<'_, F> {
 
 /// Runs the watch loop in a preview window until the window is closed (or, with
 /// `close_when_done`, until the source ends and its last frame is drawn).
-pub fn run(engine: &Engine, source: Box<dyn FrameSource>, options: SessionOptions, close_when_done: bool, on_event: impl FnMut(WatchEvent<'_>)) -> Result<()> {
+pub fn run(sessions: &Sessions<'_>, source: Box<dyn FrameSource>, options: SessionOptions, close_when_done: bool, on_event: impl FnMut(WatchEvent<'_>)) -> Result<()> {
     let event_loop = EventLoop::new().map_err(window_error)?;
     event_loop.set_control_flow(ControlFlow::Poll);
     let mut app = App {
-        engine,
-        watcher: Watcher::new(engine, options),
+        engine: sessions.engine(),
+        watcher: Watcher::new(sessions, options),
         source,
         renderer: None,
         params: PreviewParams { frame_w: 1, frame_h: 1, frame_stride: 4, frame_format: 0, window_w: 1, window_h: 1, state: 4, challenge: 0, face_box: [0.0, 0.0, -1.0, -1.0] },
@@ -334,7 +340,7 @@ pub fn run(engine: &Engine, source: Box<dyn FrameSource>, options: SessionOption
     };
     event_loop.run_app(&mut app).map_err(window_error)?;
     if let Some(renderer) = &app.renderer {
-        renderer.erase(engine);
+        renderer.erase(sessions.engine());
     }
     app.error.map_or(Ok(()), Err)
 }

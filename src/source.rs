@@ -10,16 +10,22 @@ use crate::frame::{DecodedImage, Frame, PixelFormat};
 
 /// One captured frame, owning its bytes (zeroized on drop).
 pub struct SourceFrame {
+    /// Pixels per row.
     pub width: u32,
+    /// Rows.
     pub height: u32,
+    /// Bytes per row.
     pub stride: u32,
+    /// How the bytes encode the pixels.
     pub format: PixelFormat,
+    /// The pixels, erased when dropped.
     pub bytes: Zeroizing<Vec<u8>>,
     /// Capture time in seconds from the source's start.
     pub timestamp: f64,
 }
 
 impl SourceFrame {
+    /// The frame as the engine takes it (size and stride checked).
     pub fn frame(&self) -> Result<Frame<'_>> {
         Frame::new(self.width, self.height, self.stride, self.format, &self.bytes)
     }
@@ -40,6 +46,7 @@ pub struct FolderSource {
 }
 
 impl FolderSource {
+    /// The frames of `dir`, timestamped at `fps` frames per second.
     pub fn open(dir: &Path, fps: f64) -> Result<Self> {
         let entries = std::fs::read_dir(dir).map_err(|e| Error::Image { path: dir.display().to_string(), reason: e.to_string() })?;
         let mut files: Vec<PathBuf> = entries
@@ -53,10 +60,12 @@ impl FolderSource {
         Ok(FolderSource { files, next: 0, fps: fps.max(1e-3) })
     }
 
+    /// Frames in the folder.
     pub fn len(&self) -> usize {
         self.files.len()
     }
 
+    /// Whether the folder has no frames (never: `open` refuses that).
     pub fn is_empty(&self) -> bool {
         self.files.is_empty()
     }

@@ -2,9 +2,9 @@
 //! a status per frame and each verdict as it comes. The CLI's `watch`, its preview window
 //! and the tests drive it, one frame at a time ([`Watcher::step`]) or to the end ([`watch`]).
 
-use crate::engine::{Engine, FaceBox};
+use crate::engine::FaceBox;
 use crate::error::Result;
-use crate::liveness::{Challenge, Session, SessionOptions, Verdict};
+use crate::liveness::{Challenge, Session, SessionOptions, Sessions, Verdict};
 use crate::source::{FrameSource, SourceFrame};
 
 /// What the loop reports.
@@ -36,14 +36,21 @@ pub struct Status {
 /// What one step did.
 pub enum Step {
     /// A frame was checked (it is returned for a preview); maybe a session ended with it.
-    Frame { frame: SourceFrame, status: Status, verdict: Option<Verdict> },
+    Frame {
+        /// The frame, for a preview.
+        frame: SourceFrame,
+        /// The status after it.
+        status: Status,
+        /// The verdict, if a session ended with this frame.
+        verdict: Option<Verdict>,
+    },
     /// The source ended; the running session's verdict if it had frames.
     End(Option<Verdict>),
 }
 
 /// Sessions back to back over a source, one frame per [`Watcher::step`].
 pub struct Watcher<'e> {
-    engine: &'e Engine,
+    sessions: Sessions<'e>,
     options: SessionOptions,
     session: Option<Session<'e>>,
     started: Option<f64>,
@@ -51,8 +58,9 @@ pub struct Watcher<'e> {
 }
 
 impl<'e> Watcher<'e> {
-    pub fn new(engine: &'e Engine, options: SessionOptions) -> Self {
-        Watcher { engine, options, session: None, started: None, sessions_done: 0 }
+    /// Sessions of `options`, started through `sessions` (which keeps the failure limit).
+    pub fn new(sessions: &Sessions<'e>, options: SessionOptions) -> Self {
+        Watcher { sessions: sessions.clone(), options, session: None, started: None, sessions_done: 0 }
     }
 
     /// Verdicts given so far.
@@ -64,7 +72,7 @@ impl<'e> Watcher<'e> {
     /// session as inconclusive and is returned with that verdict.
     pub fn step(&mut self, source: &mut dyn FrameSource) -> std::result::Result<Step, (crate::Error, Option<Verdict>)> {
         if self.session.is_none() {
-            self.session = Some(self.engine.session(self.options.clone()).map_err(|e| (e, None))?);
+            self.session = Some(self.sessions.start(self.options.clone()).map_err(|e| (e, None))?);
             self.started = None;
         }
         let Some(session) = self.session.as_mut() else { return Ok(Step::End(None)) };
@@ -106,13 +114,13 @@ impl<'e> Watcher<'e> {
 /// Runs sessions back to back until the source ends (or `max_sessions` verdicts). A source
 /// error ends the running session as inconclusive, reports it, and is returned.
 pub fn watch(
-    engine: &Engine,
+    sessions: &Sessions<'_>,
     source: &mut dyn FrameSource,
     options: &SessionOptions,
     max_sessions: Option<usize>,
     mut on_event: impl FnMut(WatchEvent<'_>),
 ) -> Result<Vec<Verdict>> {
-    let mut watcher = Watcher::new(engine, options.clone());
+    let mut watcher = Watcher::new(sessions, options.clone());
     let mut verdicts = Vec::new();
     while max_sessions.is_none_or(|m| verdicts.len() < m) {
         match watcher.step(source) {

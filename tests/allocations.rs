@@ -10,8 +10,8 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use liveshade::engine::{Engine, EngineOptions};
-use liveshade::frame::DecodedImage;
+use liveshade::{Engine, EngineOptions};
+use liveshade::DecodedImage;
 use liveshade::gpu::{BufferArena, Gpu, GpuOptions, record_all};
 use liveshade::models::{BlazeFace, Network, Weights};
 
@@ -85,7 +85,7 @@ fn allocations_per_check_are_flat_and_mostly_wgpus() {
     let first = allocations(10, &mut check);
     let second = allocations(10, &mut check);
     // A check is two submits (the check, then the readback's zeroing) and its dispatches.
-    let wgpu_share = 2.0 * per_submit + per_dispatch * engine.dispatches_per_check() as f64;
+    let wgpu_share = 2.0 * per_submit + per_dispatch * engine.dispatches_per_check().unwrap() as f64;
     eprintln!(
         "allocations per check: {first:.1} then {second:.1}; bare wgpu: {per_submit:.1} per submit + {per_dispatch:.2} per dispatch \
          = {wgpu_share:.0} for this command stream; the rest ({:.0}) is clears, copies, the readback mapping and the report",

@@ -5,8 +5,10 @@
 mod common;
 
 use common::{Golden, gpu};
-use liveshade::engine::{Engine, EngineOptions, Label, Resampling, resample};
-use liveshade::frame::{DecodedImage, Frame, PixelFormat};
+use liveshade::internals::{Resampling, resample};
+use liveshade::nn::Tuning;
+use liveshade::{Engine, EngineOptions, Label};
+use liveshade::{DecodedImage, Frame, PixelFormat};
 use liveshade::Error;
 use std::sync::OnceLock;
 
@@ -127,7 +129,7 @@ fn nothing_of_a_frame_remains_on_the_gpu_after_a_check() {
     let black = vec![0u8; 64 * 48 * 4];
     let report = engine.check(&Frame::rgba8(64, 48, &black).unwrap()).unwrap();
     assert!(report.faces.is_empty());
-    assert_eq!(report.verdict(), "no_face");
+    assert_eq!(report.verdict(), liveshade::CheckVerdict::NoFace);
     assert_eq!(engine.audit().unwrap(), Vec::<String>::new());
 }
 
@@ -225,22 +227,22 @@ fn pipelined_checks_give_the_sequential_reports_and_leave_nothing() {
 
 #[test]
 fn the_gpu_configuration_gives_the_same_reports() {
-    // What GPUs run by default (fused blocks, the tiled pointwise GEMM), checked here on
-    // lavapipe against the CPU configuration: the same faces, boxes, landmarks and verdicts
-    // up to float summation order. (The stems keep their CPU kernels: the adapter decides.)
+    // The whole GPU tuning policy (fused blocks, the tiled pointwise GEMM, narrow dense
+    // convolutions, generic stems), checked here on lavapipe against the CPU policy: the
+    // same faces, boxes, landmarks and verdicts up to float summation order.
     let backend = liveshade::Backend::from_env().unwrap();
-    let gpu_options = liveshade::GpuOptions { backend, pointwise: Some(liveshade::nn::PointwiseVariant::Tiled), ..Default::default() };
-    let build = liveshade::models::BuildOptions { fuse_blocks: true, keep_taps: false };
-    let options = EngineOptions { gpu: gpu_options, build: Some(build), landmarks: true, ..Default::default() };
-    let gpu_like = Engine::new(options).unwrap_or_else(|e| panic!("the engine tests need a GPU adapter (CI={:?}): {e}", std::env::var("CI").ok()));
-    assert!(gpu_like.dispatches_per_check() < engine(true).dispatches_per_check() - 50, "fused blocks cut dispatches");
+    let gpu_options = liveshade::GpuOptions { backend, ..Default::default() };
+    let options = EngineOptions { gpu: gpu_options, tuning: Some(Tuning::GPU), landmarks: true, ..Default::default() };
+    let gpu_like = Engine::new(options.clone()).unwrap_or_else(|e| panic!("the engine tests need a GPU adapter (CI={:?}): {e}", std::env::var("CI").ok()));
+    let cpu_like = Engine::new(EngineOptions { tuning: Some(Tuning::CPU), ..options.clone() }).unwrap();
+    assert!(gpu_like.dispatches_per_check().unwrap() < cpu_like.dispatches_per_check().unwrap() - 50, "fused blocks cut dispatches");
     for file in ["live_T1.jpg", "spoof_print_F1.jpg", "spoof_replay_tablet_F2.jpg"] {
         let frame_image = sample(file);
         let frame = frame_image.frame().unwrap();
-        let (want, got) = (engine(true).check(&frame).unwrap(), gpu_like.check(&frame).unwrap());
+        let (want, got) = (cpu_like.check(&frame).unwrap(), gpu_like.check(&frame).unwrap());
         assert_eq!(got.faces.len(), want.faces.len(), "{file}");
         for (g, w) in got.faces.iter().zip(&want.faces) {
-            let corners = |b: &liveshade::engine::FaceBox| [b.x0, b.y0, b.x1, b.y1];
+            let corners = |b: &liveshade::FaceBox| [b.x0, b.y0, b.x1, b.y1];
             assert!(max_difference(&corners(&g.face_box), &corners(&w.face_box)) < 0.01, "{file}: box");
             assert!((g.score - w.score).abs() < 1e-4, "{file}: score");
             let flat = |l: &Option<Vec<[f32; 3]>>| l.iter().flatten().flatten().copied().collect::<Vec<f32>>();
@@ -302,7 +304,7 @@ fn box_blur(image: &DecodedImage, radius: i64) -> DecodedImage {
 
 #[test]
 fn face_quality_measures_light_and_focus_for_the_gates() {
-    use liveshade::liveness::QualityLimits;
+    use liveshade::QualityLimits;
     let engine = engine(true);
     let limits = QualityLimits::default();
     let image = sample("live_T1.jpg");

@@ -4,9 +4,10 @@
 
 mod common;
 
-use common::{assert_close, gpu, random_tensor, random_values, report, rng, run, upload};
-use liveshade::gpu::{BufferArena, Kernel};
-use liveshade::nn::{self, Activation, Conv2d, Conv2dDesc, Dense, Depthwise, GeneralConv, Padding, Pointwise, PointwiseVariant, Skip, reference};
+use common::{tuning, assert_close, gpu, random_tensor, random_values, report, rng, run, upload};
+use liveshade::gpu::BufferArena;
+use liveshade::nn::kernels;
+use liveshade::nn::{self, Activation, Conv2d, Conv2dDesc, Dense, Depthwise, GeneralConv, Padding, Pointwise, PointwiseVariant, Skip, Tuning, reference};
 use liveshade::tensor::Shape;
 use rand::Rng;
 use rand::rngs::StdRng;
@@ -87,7 +88,7 @@ fn conv2d_general_matches_reference_on_random_shapes() {
         let want = reference::conv2d(&input, &desc, &weights, Some(&bias), &activation, residual.as_ref()).unwrap();
 
         let mut arena = BufferArena::new();
-        let layer = GeneralConv::new(gpu, desc, &weights, Some(&bias), activation).unwrap();
+        let layer = GeneralConv::new(gpu, &tuning(), desc, &weights, Some(&bias), activation).unwrap();
         let input_gpu = upload(&mut arena, &input);
         let residual_gpu = residual.as_ref().map(|r| upload(&mut arena, r));
         let output = arena.tensor(gpu, "output", out_shape).unwrap();
@@ -128,7 +129,7 @@ fn conv2d_matches_reference_on_network_geometries() {
         let bias = random_values(&mut rng, desc.out_channels as usize);
         let want = reference::conv2d(&input, &desc, &weights, Some(&bias), &activation, None).unwrap();
         let mut arena = BufferArena::new();
-        let layer = Conv2d::new(gpu, desc, &weights, Some(&bias), activation).unwrap();
+        let layer = Conv2d::new(gpu, &tuning(), desc, &weights, Some(&bias), activation).unwrap();
         let input_gpu = upload(&mut arena, &input);
         let output = arena.tensor(gpu, "output", out_shape).unwrap();
         let got = run(&[&layer.bind(gpu, &input_gpu, &output, None).unwrap()], &output);
@@ -138,22 +139,20 @@ fn conv2d_matches_reference_on_network_geometries() {
 }
 
 #[test]
-fn conv2d_routes_to_the_specialised_kernels() {
+fn conv2d_routes_to_the_kernels_each_tuning_policy_chooses() {
     let gpu = gpu();
-    let pointwise = Conv2d::new(gpu, Conv2dDesc::new(8, 8, 1, 1, Padding::VALID), &[0.0; 64], None, Activation::None).unwrap();
-    assert_eq!(pointwise.kernel(), gpu.pointwise_variant().kernel(8, 64));
-    let depthwise = Conv2d::new(gpu, Conv2dDesc::new(8, 8, 3, 2, Padding::same(8, 8, 3, 3, 2)).with_groups(8), &[0.0; 72], None, Activation::None).unwrap();
-    assert_eq!(depthwise.kernel(), Kernel::Depthwise3x3);
-    let depthwise5 = Conv2d::new(gpu, Conv2dDesc::new(4, 4, 5, 1, Padding::VALID).with_groups(4), &[0.0; 100], None, Activation::None).unwrap();
-    assert_eq!(depthwise5.kernel(), Kernel::Depthwise5x5);
-    let depthwise7 = Conv2d::new(gpu, Conv2dDesc::new(4, 4, 7, 1, Padding::VALID).with_groups(4), &[0.0; 196], None, Activation::None).unwrap();
-    assert_eq!(depthwise7.kernel(), Kernel::Conv2dGrouped);
-    let strided_1x1 = Conv2d::new(gpu, Conv2dDesc::new(4, 4, 1, 2, Padding::VALID), &[0.0; 16], None, Activation::None).unwrap();
-    assert!(matches!(strided_1x1.kernel(), Kernel::Conv2dDense | Kernel::Conv2dDenseWide));
-    let cpu = gpu.adapter().device_type == wgpu::DeviceType::Cpu;
-    for (kernel, out, specialised) in [(5, 24, Kernel::Conv2dStem5x5To24), (3, 16, Kernel::Conv2dStem3x3To16), (3, 32, Kernel::Conv2dStem3x3To32)] {
-        let stem = Conv2d::new(gpu, Conv2dDesc::new(3, out, kernel, 2, Padding::VALID), &vec![0.0; (3 * out * kernel * kernel) as usize], None, Activation::None).unwrap();
-        assert_eq!(stem.kernel(), if cpu { specialised } else { Kernel::Conv2dDense }, "{kernel}x{kernel} 3 -> {out}");
+    for tuning in [Tuning::CPU, Tuning::GPU] {
+        let conv = |desc: Conv2dDesc, weights: usize| Conv2d::new(gpu, &tuning, desc, &vec![0.0; weights], None, Activation::None).unwrap().kernel();
+        assert_eq!(conv(Conv2dDesc::new(8, 8, 1, 1, Padding::VALID), 64), tuning.pointwise.kernel(8, 64), "{tuning:?}");
+        assert_eq!(conv(Conv2dDesc::new(8, 8, 3, 2, Padding::same(8, 8, 3, 3, 2)).with_groups(8), 72), &kernels::DEPTHWISE_3X3);
+        assert_eq!(conv(Conv2dDesc::new(4, 4, 5, 1, Padding::VALID).with_groups(4), 100), &kernels::DEPTHWISE_5X5);
+        assert_eq!(conv(Conv2dDesc::new(4, 4, 7, 1, Padding::VALID).with_groups(4), 196), &kernels::CONV2D_GROUPED);
+        let dense = if tuning.wide_dense_conv { &kernels::CONV2D_DENSE_WIDE } else { &kernels::CONV2D_DENSE };
+        assert_eq!(conv(Conv2dDesc::new(4, 4, 1, 2, Padding::VALID), 16), dense, "{tuning:?}: a strided 1x1 is a dense convolution");
+        for (kernel, out, specialised) in [(5, 24, &kernels::CONV2D_STEM_5X5_24), (3, 16, &kernels::CONV2D_STEM_3X3_16), (3, 32, &kernels::CONV2D_STEM_3X3_32)] {
+            let want = if tuning.specialised_stems { specialised } else { dense };
+            assert_eq!(conv(Conv2dDesc::new(3, out, kernel, 2, Padding::VALID), (3 * out * kernel * kernel) as usize), want, "{tuning:?}: {kernel}x{kernel} 3 -> {out}");
+        }
     }
 }
 
@@ -208,7 +207,7 @@ fn pointwise_case(variant: PointwiseVariant, rng: &mut StdRng, input_shape: Shap
     let want = reference::pointwise(&input, out_channels, &weights, Some(&bias), &activation, residual.as_ref()).unwrap();
 
     let mut arena = BufferArena::new();
-    let layer = Pointwise::new(gpu, in_channels, out_channels, &weights, Some(&bias), activation).unwrap().with_variant(variant);
+    let layer = Pointwise::new(gpu, &tuning(), in_channels, out_channels, &weights, Some(&bias), activation).unwrap().with_variant(variant);
     let input_gpu = upload(&mut arena, &input);
     let residual_gpu = residual.as_ref().map(|r| upload(&mut arena, r));
     let output = arena.tensor(gpu, "output", out_shape).unwrap();
@@ -280,7 +279,7 @@ fn pointwise_with_a_pooled_residual_matches_pool_then_pointwise() {
             let pooled = reference::max_pool_2x2(&source, out_shape.height, out_shape.width);
             let want = reference::pointwise(&input, out_channels, &weights, Some(&bias), &activation, Some(&pooled)).unwrap();
 
-            let layer = Pointwise::new(gpu, in_channels, out_channels, &weights, Some(&bias), activation).unwrap().with_variant(variant);
+            let layer = Pointwise::new(gpu, &tuning(), in_channels, out_channels, &weights, Some(&bias), activation).unwrap().with_variant(variant);
             let mut arena = BufferArena::new();
             let (input_gpu, source_gpu) = (upload(&mut arena, &input), upload(&mut arena, &source));
             let output = arena.tensor(gpu, "output", out_shape).unwrap();
@@ -290,7 +289,7 @@ fn pointwise_with_a_pooled_residual_matches_pool_then_pointwise() {
         }
     }
     // A source that does not pool onto the output is refused.
-    let layer = Pointwise::new(gpu, 4, 4, &[0.0; 16], None, Activation::None).unwrap();
+    let layer = Pointwise::new(gpu, &tuning(), 4, 4, &[0.0; 16], None, Activation::None).unwrap();
     let mut arena = BufferArena::new();
     let input = arena.tensor(gpu, "input", Shape::new(4, 4, 4)).unwrap();
     let output = arena.tensor(gpu, "output", Shape::new(4, 4, 4)).unwrap();
@@ -522,7 +521,7 @@ fn a_blazeblock_chains_kernels_in_one_pass() {
     let skip_gpu = arena.tensor(gpu, "skip", skip.shape).unwrap();
     let output = arena.tensor(gpu, "output", want.shape).unwrap();
     let dw = Depthwise::new(gpu, cin, 3, 2, padding, &dw_w, Some(&dw_b), Activation::None).unwrap();
-    let pw = Pointwise::new(gpu, cin, cout, &pw_w, Some(&pw_b), Activation::Relu).unwrap();
+    let pw = Pointwise::new(gpu, &tuning(), cin, cout, &pw_w, Some(&pw_b), Activation::Relu).unwrap();
     let dispatches = [
         dw.bind(gpu, &input_gpu, &t_gpu, None).unwrap(),
         nn::max_pool_2x2(gpu, &input_gpu, &pooled_gpu).unwrap(),

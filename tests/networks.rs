@@ -6,7 +6,7 @@ mod common;
 
 use std::borrow::Cow;
 
-use common::{Golden, gpu, run};
+use common::{Golden, gpu, run, tuning};
 use liveshade::gpu::{BufferArena, Tensor, record_all};
 use liveshade::models::{BuildOptions, BlazeFace, FaceMesh, MiniFasNet, Network, Variant, Weights, blazeface};
 use liveshade::tensor::HostTensor;
@@ -50,13 +50,13 @@ fn read(tensor: &Tensor) -> HostTensor {
 
 #[test]
 fn blazeface_matches_tflite_on_every_case() {
-    blazeface_matches_tflite(BuildOptions { fuse_blocks: true, keep_taps: true });
+    blazeface_matches_tflite(BuildOptions { tuning: tuning().with_fused_blocks(true), keep_taps: true });
 }
 
 #[test]
 fn blazeface_unfused_matches_tflite_on_every_case() {
     // Unfused and without taps: how the engine builds it on CPU adapters (pooled buffers).
-    blazeface_matches_tflite(BuildOptions { fuse_blocks: false, keep_taps: false });
+    blazeface_matches_tflite(BuildOptions { tuning: tuning().with_fused_blocks(false), keep_taps: false });
 }
 
 fn blazeface_matches_tflite(options: BuildOptions) {
@@ -88,13 +88,13 @@ fn blazeface_matches_tflite(options: BuildOptions) {
 
 #[test]
 fn facemesh_matches_tflite_on_every_case() {
-    facemesh_matches_tflite(BuildOptions { fuse_blocks: true, keep_taps: true });
+    facemesh_matches_tflite(BuildOptions { tuning: tuning().with_fused_blocks(true), keep_taps: true });
 }
 
 #[test]
 fn facemesh_unfused_matches_tflite_on_every_case() {
     // Unfused and without taps: how the engine builds it on CPU adapters (pooled buffers).
-    facemesh_matches_tflite(BuildOptions { fuse_blocks: false, keep_taps: false });
+    facemesh_matches_tflite(BuildOptions { tuning: tuning().with_fused_blocks(false), keep_taps: false });
 }
 
 fn facemesh_matches_tflite(options: BuildOptions) {
@@ -126,7 +126,7 @@ fn minifasnet_matches_pytorch(variant: Variant, network: Network, key: &str) {
     // Unfused with taps; unfused and fused (separable.wgsl) without (pooled buffers, as the
     // engine builds it).
     for (fuse_blocks, keep_taps) in [(false, true), (false, false), (true, false)] {
-        minifasnet_matches_pytorch_with(variant, network, key, BuildOptions { fuse_blocks, keep_taps });
+        minifasnet_matches_pytorch_with(variant, network, key, BuildOptions { tuning: tuning().with_fused_blocks(fuse_blocks), keep_taps });
     }
 }
 

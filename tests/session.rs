@@ -4,9 +4,10 @@
 
 mod common;
 
-use liveshade::engine::{Face, FaceBox, Liveness, Report, Timings};
-use liveshade::liveness::cues::BlinkCounter;
-use liveshade::liveness::{self, Challenge, Mode, Session, SessionOptions, VerdictKind, geometry, landmarks};
+use liveshade::{Face, FaceBox, Liveness, Report, Timings};
+use liveshade::internals::cues::BlinkCounter;
+use liveshade::internals::{geometry, landmarks};
+use liveshade::{Challenge, Mode, Session, SessionOptions, VerdictKind};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use safetensors::SafeTensors;
@@ -171,7 +172,7 @@ fn photo(face: &[[f64; 3]], frames: usize, sigma: f64, rng: &mut StdRng) -> Vec<
 }
 
 fn median_parallax(frames: &[Vec<[f32; 3]>]) -> f32 {
-    let rule = liveness::FlatnessRule::default();
+    let rule = liveshade::FlatnessRule::default();
     let mut values: Vec<f32> = frames[1..]
         .iter()
         .filter(|f| geometry::shape_change(&frames[0], f) >= rule.min_shape_change)
@@ -186,7 +187,7 @@ fn median_parallax(frames: &[Vec<[f32; 3]>]) -> f32 {
 fn the_flatness_cue_separates_heads_from_tilted_photos_at_every_noise_level() {
     let face = canonical_face();
     assert_eq!(face.len(), 468);
-    let rule = liveness::FlatnessRule::default();
+    let rule = liveshade::FlatnessRule::default();
     let mut rng = StdRng::seed_from_u64(42);
     for sigma in [0.25, 0.5, 0.75, 1.0] {
         let (mut head_min, mut photo_max) = (f32::MAX, 0.0f32);
@@ -293,11 +294,7 @@ fn engine() -> &'static liveshade::Engine {
     static ENGINE: std::sync::OnceLock<liveshade::Engine> = std::sync::OnceLock::new();
     ENGINE.get_or_init(|| {
         let backend = liveshade::Backend::from_env().unwrap();
-        let options = liveshade::EngineOptions {
-            gpu: liveshade::GpuOptions { backend, ..Default::default() },
-            failure_limit: liveshade::liveness::FailureLimit { max_failures: 1000, ..Default::default() },
-            ..Default::default()
-        };
+        let options = liveshade::EngineOptions { gpu: liveshade::GpuOptions { backend, ..Default::default() }, ..Default::default() };
         liveshade::Engine::new(options).unwrap_or_else(|e| panic!("the session tests need a GPU adapter (CI={:?}): {e}", std::env::var("CI").ok()))
     })
 }
@@ -310,7 +307,9 @@ fn frame_files(name: &str) -> Vec<std::path::PathBuf> {
 }
 
 fn engine_session(engine: &liveshade::Engine, files: &[std::path::PathBuf], fps: f64) -> liveshade::Verdict {
-    let mut session = engine.session(SessionOptions::passive()).unwrap();
+    // Each test session on its own guard: the tests' spoof verdicts must not cool down the others.
+    let sessions = liveshade::Sessions::with_limit(engine, liveshade::FailureLimit { max_failures: 1000, ..Default::default() });
+    let mut session = sessions.start(SessionOptions::passive()).unwrap();
     for (i, file) in files.iter().enumerate() {
         let image = liveshade::DecodedImage::open(file).unwrap();
         if let Some(verdict) = session.push_at(&image.frame().unwrap(), i as f64 / fps).unwrap() {
@@ -346,19 +345,20 @@ fn sessions_through_the_engine_on_real_frames() {
 #[test]
 fn repeated_failures_refuse_new_sessions_for_a_cool_down() {
     let backend = liveshade::Backend::from_env().unwrap();
-    let limit = liveshade::liveness::FailureLimit { max_failures: 2, window: std::time::Duration::from_secs(60), cooldown: std::time::Duration::from_secs(60) };
-    let engine = liveshade::Engine::new(liveshade::EngineOptions { gpu: liveshade::GpuOptions { backend, ..Default::default() }, failure_limit: limit, ..Default::default() }).unwrap();
+    let limit = liveshade::FailureLimit { max_failures: 2, window: std::time::Duration::from_secs(60), cooldown: std::time::Duration::from_secs(60) };
+    let engine = liveshade::Engine::new(liveshade::EngineOptions { gpu: liveshade::GpuOptions { backend, ..Default::default() }, ..Default::default() }).unwrap();
+    let sessions = liveshade::Sessions::with_limit(&engine, limit);
     let black = vec![0u8; 32 * 32 * 4];
     let frame = liveshade::Frame::rgba8(32, 32, &black).unwrap();
     for attempt in 0..2 {
-        let mut session = engine.session(SessionOptions { max_frames: 3, ..SessionOptions::passive() }).unwrap();
+        let mut session = sessions.start(SessionOptions { max_frames: 3, ..SessionOptions::passive() }).unwrap();
         let mut verdict = None;
         for i in 0..3 {
             verdict = session.push_at(&frame, i as f64).unwrap();
         }
         assert_eq!(verdict.map(|v| v.kind), Some(VerdictKind::Inconclusive), "attempt {attempt}");
     }
-    match engine.session(SessionOptions::passive()) {
+    match sessions.start(SessionOptions::passive()) {
         Err(liveshade::Error::CoolingDown { remaining }) => assert!(remaining.as_secs() > 50),
         Err(other) => panic!("expected CoolingDown, got {other}"),
         Ok(_) => panic!("a third session was allowed after two failures"),

@@ -5,11 +5,11 @@
 mod common;
 
 use common::gpu;
-use liveshade::engine::{Resampling, resample};
-use liveshade::frame::{Frame, PixelFormat, yuv_to_rgb};
-use liveshade::liveness::{SessionOptions, VerdictKind};
-use liveshade::source::{FolderSource, FrameSource, SourceFrame};
-use liveshade::watch::{WatchEvent, watch};
+use liveshade::internals::{Resampling, resample, yuv_to_rgb};
+use liveshade::{Frame, PixelFormat};
+use liveshade::{SessionOptions, Sessions, VerdictKind};
+use liveshade::{FolderSource, FrameSource, SourceFrame};
+use liveshade::{WatchEvent, watch};
 use liveshade::{Engine, EngineOptions, Error, GpuOptions};
 use rand::{Rng, SeedableRng};
 
@@ -69,7 +69,7 @@ fn watch_runs_sessions_back_to_back_over_a_folder() {
     let total = source.len();
     let (mut statuses, mut verdict_events) = (0, 0);
     let started = std::time::Instant::now();
-    let verdicts = watch(&engine, &mut source, &SessionOptions::passive(), None, |event| match event {
+    let verdicts = watch(&Sessions::new(&engine), &mut source, &SessionOptions::passive(), None, |event| match event {
         WatchEvent::Status(status) => {
             statuses += 1;
             assert!(status.face_found);
@@ -110,7 +110,7 @@ fn a_camera_that_vanishes_ends_the_session_as_inconclusive_with_the_error() {
     let engine = engine();
     let mut source = VanishingCamera { inner: FolderSource::open(&sequence("bbaf2n"), 25.0).unwrap(), working: 5 };
     let mut last = None;
-    let result = watch(&engine, &mut source, &SessionOptions::passive(), None, |event| {
+    let result = watch(&Sessions::new(&engine), &mut source, &SessionOptions::passive(), None, |event| {
         if let WatchEvent::Verdict(v) = event {
             last = Some(v.clone());
         }

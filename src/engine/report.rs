@@ -5,20 +5,27 @@ use crate::models::minifasnet::LIVE_CLASS;
 /// A face box in image pixels (x0, y0) - (x1, y1).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct FaceBox {
+    /// Left edge.
     pub x0: f32,
+    /// Top edge.
     pub y0: f32,
+    /// Right edge.
     pub x1: f32,
+    /// Bottom edge.
     pub y1: f32,
 }
 
 /// MiniFASNet's verdict on one face.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Label {
+    /// A live face.
     Live,
+    /// A print, a screen or another presentation attack.
     Spoof,
 }
 
 impl Label {
+    /// "live" or "spoof".
     pub fn as_str(self) -> &'static str {
         match self {
             Label::Live => "live",
@@ -33,10 +40,13 @@ impl Label {
 pub struct Liveness {
     /// The ensemble's live probability: `(V2[1] + V1SE[1]) / 2`.
     pub live: f32,
+    /// The ensemble's argmax.
     pub label: Label,
     /// `prediction[label] / 2`, as test.py prints it.
     pub score: f32,
+    /// MiniFASNetV2's softmax (2.7 crop); class 1 is live, 0 and 2 are the two spoof classes.
     pub minifasnet_v2: [f32; 3],
+    /// MiniFASNetV1SE's softmax (4.0 crop).
     pub minifasnet_v1se: [f32; 3],
     /// The face box the crops were cut around, [x, y, w, h] pixels (after the box map).
     pub face_box: [i32; 4],
@@ -77,6 +87,7 @@ pub struct FaceQuality {
 /// One detected face.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Face {
+    /// The box in image pixels.
     pub face_box: FaceBox,
     /// BlazeFace's score.
     pub score: f32,
@@ -103,6 +114,7 @@ pub struct Timings {
     pub gpu_ms: f64,
     /// Mapping the readback and building the report.
     pub readback_ms: f64,
+    /// From the call to the report.
     pub total_ms: f64,
 }
 
@@ -110,18 +122,51 @@ pub struct Timings {
 /// face gets landmarks and a liveness verdict (MediaPipe's num_faces 1).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Report {
+    /// The frame's width in pixels.
     pub width: u32,
+    /// The frame's height in pixels.
     pub height: u32,
+    /// The faces found, best first.
     pub faces: Vec<Face>,
+    /// Where the time went.
     pub timings: Timings,
 }
 
+/// What a single check concludes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CheckVerdict {
+    /// MiniFASNet calls the best face live.
+    Live,
+    /// MiniFASNet calls the best face a spoof.
+    Spoof,
+    /// No face was found.
+    NoFace,
+}
+
+impl CheckVerdict {
+    /// "live", "spoof" or "no_face", as the JSON contract spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckVerdict::Live => "live",
+            CheckVerdict::Spoof => "spoof",
+            CheckVerdict::NoFace => "no_face",
+        }
+    }
+}
+
+impl std::fmt::Display for CheckVerdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl Report {
-    /// "live", "spoof" or "no_face": the best face's verdict.
-    pub fn verdict(&self) -> &'static str {
-        match self.faces.first().and_then(|f| f.liveness.as_ref()) {
-            Some(liveness) => liveness.label.as_str(),
-            None => "no_face",
+    /// The best face's verdict, or [`CheckVerdict::NoFace`].
+    pub fn verdict(&self) -> CheckVerdict {
+        match self.faces.first().and_then(|f| f.liveness.as_ref()).map(|l| l.label) {
+            Some(Label::Live) => CheckVerdict::Live,
+            Some(Label::Spoof) => CheckVerdict::Spoof,
+            None => CheckVerdict::NoFace,
         }
     }
 }

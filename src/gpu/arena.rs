@@ -178,7 +178,9 @@ impl Dispatch {
     /// Records the dispatch after one of kernel `previous` (None: the first of a pass), setting
     /// the pipeline only when the kernel changes, and makes it the previous one.
     pub fn record_in_sequence(&self, pass: &mut wgpu::ComputePass<'_>, previous: &mut Option<Kernel>) {
-        if *previous == Some(self.kernel) {
+        // Kernels are statics: the same kernel is the same address (no name comparison
+        // on the frame path).
+        if previous.is_some_and(|p| std::ptr::eq(p, self.kernel)) {
             self.record_after(pass);
         } else {
             self.record(pass);
@@ -224,7 +226,10 @@ impl Gpu {
         buffers: &[&wgpu::Buffer],
         workgroups: u64,
     ) -> Result<Dispatch> {
-        let params = self.initialised_buffer(kernel.entry_point(), params, wgpu::BufferUsages::UNIFORM)?;
+        if params.len() as u64 != kernel.params_bytes {
+            return Err(Error::shape("dispatch", format!("{} takes {} parameter bytes, {} given", kernel.name, kernel.params_bytes, params.len())));
+        }
+        let params = self.initialised_buffer(kernel.name, params, wgpu::BufferUsages::UNIFORM)?;
         self.dispatch_with_uniform(kernel, &params, buffers, workgroups)
     }
 
@@ -236,15 +241,15 @@ impl Gpu {
         buffers: &[&wgpu::Buffer],
         workgroups: u64,
     ) -> Result<Dispatch> {
-        let slots = kernel.slots();
+        let slots = kernel.bindings;
         if buffers.len() + 1 != slots.len() {
             return Err(Error::shape(
                 "dispatch",
-                format!("{} takes {} buffers, {} given", kernel.entry_point(), slots.len() - 1, buffers.len()),
+                format!("{} takes {} buffers, {} given", kernel.name, slots.len() - 1, buffers.len()),
             ));
         }
         let grid = self.grid(kernel, workgroups)?;
-        let compiled = self.pipelines.get(kernel)?;
+        let compiled = self.pipelines.get(&self.device, kernel)?;
         let entries: Vec<wgpu::BindGroupEntry> = slots
             .iter()
             .enumerate()
@@ -254,7 +259,7 @@ impl Gpu {
             })
             .collect();
         let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some(kernel.entry_point()),
+            label: Some(kernel.name),
             layout: &compiled.layout,
             entries: &entries,
         });
@@ -268,7 +273,7 @@ impl Gpu {
         let y = workgroups.div_ceil(x).max(1);
         if y > max {
             return Err(Error::TooLarge {
-                what: format!("{} over {workgroups} workgroups", kernel.entry_point()),
+                what: format!("{} over {workgroups} workgroups", kernel.name),
                 needed: workgroups,
                 limit: max * max,
                 limit_name: "max_compute_workgroups_per_dimension squared",

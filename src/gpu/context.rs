@@ -4,9 +4,8 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, lock};
 use crate::gpu::pipelines::PipelineCache;
-use crate::nn::PointwiseVariant;
 
 /// Which graphics API to run on.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -14,9 +13,13 @@ pub enum Backend {
     /// The first adapter wgpu prefers among every backend built for this platform.
     #[default]
     Auto,
+    /// Vulkan (Linux, Windows, Android; lavapipe without a GPU).
     Vulkan,
+    /// Metal (macOS, iOS).
     Metal,
+    /// Direct3D 12 (Windows).
     Dx12,
+    /// OpenGL / OpenGL ES (llvmpipe without a GPU).
     Gl,
 }
 
@@ -24,6 +27,7 @@ impl Backend {
     /// The concrete backends, in the order `devices` lists them.
     pub const ALL: [Backend; 4] = [Backend::Vulkan, Backend::Metal, Backend::Dx12, Backend::Gl];
 
+    /// The wgpu backend set this stands for.
     pub fn wgpu_backends(self) -> wgpu::Backends {
         match self {
             Backend::Auto => wgpu::Backends::all(),
@@ -84,34 +88,44 @@ impl FromStr for Backend {
             "metal" | "mtl" => Ok(Backend::Metal),
             "dx12" | "d3d12" => Ok(Backend::Dx12),
             "gl" | "gles" | "opengl" => Ok(Backend::Gl),
-            other => Err(Error::shape(
-                "backend",
-                format!("unknown backend {other:?} (expected auto, vulkan, metal, dx12 or gl)"),
-            )),
+            other => Err(Error::UnknownBackend { name: other.to_string() }),
         }
     }
 }
 
-/// How to pick the adapter and the kernel variants.
+/// How to pick the adapter.
 #[derive(Clone, Debug, Default)]
 pub struct GpuOptions {
+    /// The graphics API ([`Backend::Auto`]: the best adapter of any).
     pub backend: Backend,
     /// Take the first adapter whose name contains this text (case-insensitive).
     pub adapter_name: Option<String>,
-    /// Force a pointwise kernel variant instead of the per-adapter default.
-    pub pointwise: Option<PointwiseVariant>,
 }
 
 /// What `devices` prints about one adapter.
 #[derive(Clone, Debug)]
 pub struct AdapterSummary {
+    /// The adapter's name as the driver gives it ("llvmpipe (LLVM 15.0.6, 256 bits)").
     pub name: String,
+    /// The graphics API it was found through.
     pub backend: Backend,
+    /// Discrete, integrated, virtual, CPU or other.
     pub device_type: wgpu::DeviceType,
+    /// Driver name and version.
     pub driver: String,
+    /// Whether shaders can use f16 arithmetic.
     pub shader_f16: bool,
+    /// Whether the GPU can write timestamps (per-stage timing).
     pub timestamp_query: bool,
+    /// The largest storage buffer one binding can see, bytes.
     pub max_storage_buffer_binding_size: u64,
+}
+
+impl AdapterSummary {
+    /// Whether this is a CPU adapter (lavapipe, llvmpipe, SwiftShader, WARP).
+    pub fn is_cpu(&self) -> bool {
+        self.device_type == wgpu::DeviceType::Cpu
+    }
 }
 
 impl AdapterSummary {
@@ -185,7 +199,6 @@ pub struct Gpu {
     limits: wgpu::Limits,
     health: Arc<Mutex<DeviceHealth>>,
     pub(crate) pipelines: PipelineCache,
-    pointwise: PointwiseVariant,
     /// 16 zero bytes bound where a kernel's optional input (residual, slopes) is unused.
     pub(crate) empty: wgpu::Buffer,
     /// Bytes of the buffers made with fixed contents (weights, per-layer parameters).
@@ -193,13 +206,13 @@ pub struct Gpu {
 }
 
 impl Gpu {
-    /// Picks an adapter, creates the device with the adapter's own limits (and SHADER_F16
-    /// where offered), compiles every kernel and runs each once so that its JIT cost is
-    /// paid here, not on a user's first frame.
+    /// Picks an adapter and creates the device with the adapter's own limits (and
+    /// SHADER_F16, SHADER_F64 and TIMESTAMP_QUERY where offered). Kernels are compiled by
+    /// [`Gpu::prepare`], or when first bound.
     pub fn new(options: &GpuOptions) -> Result<Gpu> {
         let backend = options.backend;
         if !backend.is_built() {
-            return Err(Error::BackendUnavailable { backend });
+            return Err(Error::BackendUnavailable { backend: backend.to_string() });
         }
         let instance = new_instance(backend.wgpu_backends());
         let adapter = pollster::block_on(pick_adapter(&instance, backend, options.adapter_name.as_deref()))?;
@@ -242,17 +255,14 @@ impl Gpu {
             }
         });
 
-        let pointwise = options.pointwise.unwrap_or_else(|| PointwiseVariant::default_for(&summary));
-        let pipelines = PipelineCache::new(&device)?;
         let empty = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("empty"),
             size: 16,
             usage: wgpu::BufferUsages::STORAGE,
             mapped_at_creation: false,
         });
-        let gpu = Gpu { instance, wgpu_adapter: adapter, device, queue, adapter: summary, limits, health, pipelines, pointwise, empty, constant_bytes: Default::default() };
-        gpu.check("compiling the kernels")?;
-        gpu.pipelines.warm_up(&gpu)?;
+        let gpu = Gpu { instance, wgpu_adapter: adapter, device, queue, adapter: summary, limits, health, pipelines: PipelineCache::default(), empty, constant_bytes: Default::default() };
+        gpu.check("creating the device")?;
         Ok(gpu)
     }
 
@@ -276,10 +286,12 @@ impl Gpu {
         &self.limits
     }
 
+    /// The wgpu device.
     pub fn device(&self) -> &wgpu::Device {
         &self.device
     }
 
+    /// The device's queue.
     pub fn queue(&self) -> &wgpu::Queue {
         &self.queue
     }
@@ -288,11 +300,6 @@ impl Gpu {
     /// layer's parameters.
     pub fn constant_bytes(&self) -> u64 {
         self.constant_bytes.load(std::sync::atomic::Ordering::Relaxed)
-    }
-
-    /// The pointwise variant the layers use on this adapter.
-    pub fn pointwise_variant(&self) -> PointwiseVariant {
-        self.pointwise
     }
 
     /// Whether the device offers f64 arithmetic in shaders (the exact Face Mesh warp).
@@ -307,10 +314,7 @@ impl Gpu {
 
     /// Fails if the device was lost or reported an error since the last check.
     pub fn check(&self, during: &'static str) -> Result<()> {
-        let mut health = self.health.lock().map_err(|_| Error::Gpu {
-            during,
-            message: "device health lock poisoned by a panicking thread".into(),
-        })?;
+        let mut health = lock(&self.health, "the device health record")?;
         if let Some(reason) = &health.lost {
             return Err(Error::DeviceLost { reason: reason.clone() });
         }
@@ -322,6 +326,7 @@ impl Gpu {
         Ok(())
     }
 
+    /// A new command encoder.
     pub fn encoder(&self, label: &str) -> wgpu::CommandEncoder {
         self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(label) })
     }
@@ -368,7 +373,7 @@ async fn pick_adapter(
     let mut adapters = instance.enumerate_adapters(backend.wgpu_backends()).await;
     let available: Vec<String> = adapters.iter().map(|a| AdapterSummary::of(a).to_string()).collect();
     let no_adapter = || Error::NoAdapter {
-        backend,
+        backend: backend.to_string(),
         name_filter: name_filter.map(str::to_string),
         available: available.clone(),
     };

@@ -1,10 +1,11 @@
 //! The GPU runtime: adapter and device choice ([`Gpu`]), the buffer arena that can zero
-//! itself ([`BufferArena`]), the pipeline cache, and readback.
+//! itself ([`BufferArena`]), kernels as data and their compiled pipelines, readback. It
+//! knows no layer, network or engine: their kernels come to it as [`KernelSpec`] tables.
 
 mod arena;
 mod context;
-pub mod pipelines;
+mod pipelines;
 
 pub use arena::{BufferArena, Dispatch, Tensor, record_all, record_sequence};
 pub use context::{AdapterSummary, Backend, Gpu, GpuOptions, list_adapters};
-pub use pipelines::{Family, Kernel};
+pub use pipelines::{Kernel, KernelSpec, LINEAR_WORKGROUP_SIZE, Shader, Slot};

@@ -4,18 +4,23 @@ use super::cues::{MOUTH_OPEN, TURN_DEGREES};
 use super::landmarks::{self, Point};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// What active mode asks the person to do.
 pub enum Challenge {
+    /// Close and reopen the eyes.
     Blink,
     /// The subject turns to their left.
     TurnLeft,
     /// The subject turns to their right.
     TurnRight,
+    /// Open the mouth.
     OpenMouth,
 }
 
 impl Challenge {
+    /// Every challenge.
     pub const ALL: [Challenge; 4] = [Challenge::Blink, Challenge::TurnLeft, Challenge::TurnRight, Challenge::OpenMouth];
 
+    /// The name the JSON and the status line use.
     pub fn as_str(self) -> &'static str {
         match self {
             Challenge::Blink => "blink",

@@ -6,20 +6,32 @@ use super::landmarks::{self, Point, Pose};
 
 /// Why a frame was not used.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// Why a frame did not count.
 pub enum Rejection {
+    /// No face was found.
     NoFace,
+    /// A second confident face.
     SeveralFaces,
+    /// Under the smallest eye distance.
     FaceTooSmall,
+    /// The face box touches the frame border.
     FaceCutByBorder,
+    /// Turned, tilted or rolled too far.
     PoseNotFrontal,
+    /// The face is too dark.
     TooDark,
+    /// The face is too bright.
     TooBright,
+    /// The surround is much brighter than the face.
     Backlit,
+    /// Out of focus.
     TooBlurry,
+    /// The face moved too fast between frames.
     MovedTooFast,
 }
 
 impl Rejection {
+    /// The reason code the JSON uses.
     pub fn as_str(self) -> &'static str {
         match self {
             Rejection::NoFace => "no_face",
@@ -58,6 +70,7 @@ pub struct QualityLimits {
     /// Mean face luma (0..255) below which the frame is too dark, and above which it is
     /// too bright: 40 and 225. The shared photos and sequences span 97-179.
     pub min_brightness: f32,
+    /// See `min_brightness`.
     pub max_brightness: f32,
     /// Backlight: the surround brighter than the face by more than this: 90 levels. The
     /// brightest surround among the shared photos (obama3.jpg, a chandelier hall) is 82

@@ -4,7 +4,7 @@
 use crate::error::Result;
 use crate::gpu::{AdapterSummary, BufferArena, Dispatch, Gpu, Tensor};
 use crate::models::weights::Weights;
-use crate::nn::{Activation, Conv2d, Conv2dDesc, Dense, Padding, Pointwise, SeparableBlock, SeparableWeights, Skip};
+use crate::nn::{Activation, Conv2d, Conv2dDesc, Dense, Padding, Pointwise, SeparableBlock, SeparableWeights, Skip, Tuning};
 use crate::tensor::Shape;
 
 /// A network's recorded form: every dispatch in order, and the named block outputs.
@@ -36,10 +36,9 @@ impl Graph {
 /// How a network is built.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BuildOptions {
-    /// Run each depthwise-separable block as one dispatch (separable.wgsl) instead of two
-    /// or three: BlazeFace's and Face Mesh's residual blocks (depthwise, max pool,
-    /// pointwise), MiniFASNet's depthwise + projection.
-    pub fuse_blocks: bool,
+    /// Which kernels run which layer ([`Tuning::fused_blocks`] decides whether each
+    /// depthwise-separable block is one dispatch).
+    pub tuning: Tuning,
     /// Keep the named intermediate activations ([`Graph::tap`]) for inspection. Each kept
     /// tap holds its buffer; without taps a network's activations share a few pooled
     /// buffers ([`BufferArena::open_pool`]). The engine builds without them.
@@ -47,15 +46,9 @@ pub struct BuildOptions {
 }
 
 impl BuildOptions {
-    /// The per-adapter default. Fused blocks stage the depthwise output in workgroup
-    /// memory behind a barrier: on lavapipe (2 cores) that measured slower than the
-    /// separate kernels despite half the dispatches (same run, fastest of 21: BlazeFace
-    /// 13.3 vs 6.8 ms, Face Mesh 21.6 vs 8.1, MiniFASNetV2 8.3 vs 6.2; BENCHMARKS.md), as
-    /// PERF_NOTES.md found for workgroup-memory GEMMs; on GPUs workgroup memory is fast and
-    /// each dispatch and round trip through global memory costs, so they get the fused
-    /// blocks.
+    /// The adapter's tuning policy, with taps.
     pub fn for_adapter(adapter: &AdapterSummary) -> Self {
-        BuildOptions { fuse_blocks: adapter.device_type != wgpu::DeviceType::Cpu, keep_taps: true }
+        BuildOptions { tuning: Tuning::for_adapter(adapter), keep_taps: true }
     }
 }
 
@@ -67,8 +60,8 @@ pub(crate) struct Builder<'a> {
     label: &'static str,
     /// The arena pool the graph's tensors come from.
     pool: u32,
-    /// Whether residual blocks run as one fused dispatch (separable.wgsl).
-    pub fuse_blocks: bool,
+    /// The kernel choices of every layer.
+    pub tuning: Tuning,
     keep_taps: bool,
 }
 
@@ -82,7 +75,7 @@ impl<'a> Builder<'a> {
             graph: Graph { dispatches: Vec::new(), taps: Vec::new() },
             label,
             pool,
-            fuse_blocks: options.fuse_blocks,
+            tuning: options.tuning,
             keep_taps: options.keep_taps,
         }
     }
@@ -112,7 +105,7 @@ impl<'a> Builder<'a> {
         let shape = [desc.out_channels as usize, (desc.in_channels / desc.groups) as usize, desc.kernel_h as usize, desc.kernel_w as usize];
         let weights = self.weights.tensor(weight, &shape)?;
         let bias = bias.map(|name| self.weights.tensor(name, &[desc.out_channels as usize])).transpose()?;
-        let layer = Conv2d::new(self.gpu, desc, &weights, bias.as_deref(), activation)?;
+        let layer = Conv2d::new(self.gpu, &self.tuning, desc, &weights, bias.as_deref(), activation)?;
         let output = self.tensor(desc.output_shape(input.shape())?)?;
         self.graph.dispatches.push(layer.bind(self.gpu, input, &output, residual)?);
         Ok(output)
@@ -164,7 +157,7 @@ impl Builder<'_> {
         let s = input.shape();
         let (dw_weight, dw_bias) = (format!("{prefix}.dw.weight"), format!("{prefix}.dw.bias"));
         let (pw_weight, pw_bias) = (format!("{prefix}.pw.weight"), format!("{prefix}.pw.bias"));
-        if self.fuse_blocks && SeparableBlock::supports(s.channels, out_channels, Skip::Input) {
+        if self.tuning.fused_blocks && SeparableBlock::supports(s.channels, out_channels, Skip::Input) {
             let (c, o) = (s.channels as usize, out_channels as usize);
             let depthwise = self.weights.tensor(&dw_weight, &[c, 1, 3, 3])?;
             let depthwise_bias = self.weights.tensor(&dw_bias, &[c])?;
@@ -184,7 +177,7 @@ impl Builder<'_> {
             let (c, o) = (s.channels as usize, out_channels as usize);
             let weights = self.weights.tensor(&pw_weight, &[o, c, 1, 1])?;
             let bias = self.weights.tensor(&pw_bias, &[o])?;
-            let layer = Pointwise::new(self.gpu, s.channels, out_channels, &weights, Some(&bias), activation)?;
+            let layer = Pointwise::new(self.gpu, &self.tuning, s.channels, out_channels, &weights, Some(&bias), activation)?;
             let output = self.tensor(layer.output_shape(t.shape()))?;
             self.graph.dispatches.push(layer.bind_with_pooled_residual(self.gpu, &t, &output, input)?);
             return Ok(output);

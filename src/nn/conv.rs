@@ -6,7 +6,7 @@ use bytemuck::{Pod, Zeroable};
 use crate::error::{Error, Result};
 use crate::gpu::{Dispatch, Gpu, Kernel, Tensor};
 use crate::nn::layer::{Activation, channel_params, check_io, check_len, residual_binding};
-use crate::nn::{Depthwise, Pointwise};
+use crate::nn::{Depthwise, Pointwise, Tuning, kernels};
 use crate::tensor::Shape;
 
 /// Zero padding on each side of the input, in pixels. Explicit and possibly asymmetric:
@@ -121,7 +121,7 @@ impl Conv2dDesc {
 /// Parameters of conv.wgsl (`ConvParams` there, same field order).
 #[repr(C)]
 #[derive(Clone, Copy, Pod, Zeroable)]
-struct ConvParams {
+pub(crate) struct ConvParams {
     batch: u32,
     in_h: u32,
     in_w: u32,
@@ -158,7 +158,7 @@ const WIDE_C4: u64 = 4;
 impl GeneralConv {
     /// `weights` are OIHW: `[out][in / groups][kernel_h][kernel_w]` (PyTorch's layout and
     /// that of weights/).
-    pub fn new(gpu: &Gpu, desc: Conv2dDesc, weights: &[f32], bias: Option<&[f32]>, activation: Activation) -> Result<Self> {
+    pub fn new(gpu: &Gpu, tuning: &Tuning, desc: Conv2dDesc, weights: &[f32], bias: Option<&[f32]>, activation: Activation) -> Result<Self> {
         desc.validate()?;
         let per_output = desc.weights_per_output();
         check_len("conv2d", "weights", weights.len(), desc.out_channels as usize * per_output)?;
@@ -182,26 +182,22 @@ impl GeneralConv {
             // HWIO with input channels padded to 4 and output channels to 4 (vec4 columns).
             let (in_padded, out_padded) = (desc.in_channels.div_ceil(4) as usize * 4, desc.out_channels.div_ceil(4) as usize * 4);
             let hwio = relayout(kh * kw * in_padded * out_padded, &|o, i, y, x| ((y * kw + x) * in_padded + i) * out_padded + o);
-            // 4 pixels x 16 output channels per invocation on CPU adapters (measured there:
-            // BENCHMARKS.md); GPUs keep one channel group per invocation.
-            let wide = gpu.adapter().device_type == wgpu::DeviceType::Cpu;
-            // The three networks' stems get a kernel specialised to their geometry there.
             let stem = match (desc.kernel_h, desc.kernel_w, desc.in_channels <= 4, desc.out_channels) {
-                (5, 5, true, 24) => Some(Kernel::Conv2dStem5x5To24),
-                (3, 3, true, 16) => Some(Kernel::Conv2dStem3x3To16),
-                (3, 3, true, 32) => Some(Kernel::Conv2dStem3x3To32),
+                (5, 5, true, 24) => Some(&kernels::CONV2D_STEM_5X5_24),
+                (3, 3, true, 16) => Some(&kernels::CONV2D_STEM_3X3_16),
+                (3, 3, true, 32) => Some(&kernels::CONV2D_STEM_3X3_32),
                 _ => None,
             };
-            let kernel = match stem {
-                Some(stem) if wide => stem,
-                _ if wide => Kernel::Conv2dDenseWide,
-                _ => Kernel::Conv2dDense,
+            let kernel: Kernel = match stem {
+                Some(stem) if tuning.specialised_stems => stem,
+                _ if tuning.wide_dense_conv => &kernels::CONV2D_DENSE_WIDE,
+                _ => &kernels::CONV2D_DENSE,
             };
             (kernel, hwio)
         } else {
             // O,H,W,I: the grouped kernel's innermost loop runs over input channels.
             let ohwi = relayout(weights.len(), &|o, i, y, x| ((o * kh + y) * kw + x) * in_per_group + i);
-            (Kernel::Conv2dGrouped, ohwi)
+            (&kernels::CONV2D_GROUPED as Kernel, ohwi)
         };
         Ok(GeneralConv {
             desc,
@@ -240,17 +236,21 @@ impl GeneralConv {
             residual_c,
         };
         let rows = out.batch as u64 * out.height as u64;
-        let invocations = match self.kernel {
-            Kernel::Conv2dDense => rows * (out.width as u64).div_ceil(DENSE_PIXELS) * out.channel_groups() as u64,
-            Kernel::Conv2dDenseWide => rows * (out.width as u64).div_ceil(DENSE_PIXELS) * (out.channel_groups() as u64).div_ceil(WIDE_C4),
-            Kernel::Conv2dStem5x5To24 | Kernel::Conv2dStem3x3To16 | Kernel::Conv2dStem3x3To32 => rows * (out.width as u64).div_ceil(DENSE_PIXELS),
-            _ => rows * out.width as u64 * out.channel_groups() as u64,
+        let pixel_blocks = rows * (out.width as u64).div_ceil(DENSE_PIXELS);
+        let invocations = if self.kernel == &kernels::CONV2D_DENSE {
+            pixel_blocks * out.channel_groups() as u64
+        } else if self.kernel == &kernels::CONV2D_DENSE_WIDE {
+            pixel_blocks * (out.channel_groups() as u64).div_ceil(WIDE_C4)
+        } else if self.kernel.entry_point == "conv2d_stem" {
+            pixel_blocks
+        } else {
+            rows * out.width as u64 * out.channel_groups() as u64
         };
         gpu.dispatch(
             self.kernel,
             bytemuck::bytes_of(&params),
             &[input.buffer(), &self.weights, &self.channel_params, residual_buffer, output.buffer()],
-            invocations.div_ceil(self.kernel.workgroup_size() as u64),
+            invocations.div_ceil(self.kernel.invocations() as u64),
         )
     }
 }
@@ -266,10 +266,10 @@ pub enum Conv2d {
 
 impl Conv2d {
     /// `weights` are OIHW (see [`GeneralConv::new`]).
-    pub fn new(gpu: &Gpu, desc: Conv2dDesc, weights: &[f32], bias: Option<&[f32]>, activation: Activation) -> Result<Self> {
+    pub fn new(gpu: &Gpu, tuning: &Tuning, desc: Conv2dDesc, weights: &[f32], bias: Option<&[f32]>, activation: Activation) -> Result<Self> {
         desc.validate()?;
         if desc.is_pointwise() {
-            return Ok(Conv2d::Pointwise(Pointwise::new(gpu, desc.in_channels, desc.out_channels, weights, bias, activation)?));
+            return Ok(Conv2d::Pointwise(Pointwise::new(gpu, tuning, desc.in_channels, desc.out_channels, weights, bias, activation)?));
         }
         if desc.is_depthwise() && desc.kernel_h == desc.kernel_w && Depthwise::supports(desc.kernel_h) {
             return Ok(Conv2d::Depthwise(Depthwise::new(
@@ -283,7 +283,7 @@ impl Conv2d {
                 activation,
             )?));
         }
-        Ok(Conv2d::General(GeneralConv::new(gpu, desc, weights, bias, activation)?))
+        Ok(Conv2d::General(GeneralConv::new(gpu, tuning, desc, weights, bias, activation)?))
     }
 
     pub fn bind(&self, gpu: &Gpu, input: &Tensor, output: &Tensor, residual: Option<&Tensor>) -> Result<Dispatch> {

@@ -3,14 +3,15 @@
 use bytemuck::{Pod, Zeroable};
 
 use crate::error::{Error, Result};
-use crate::gpu::{Dispatch, Gpu, Kernel, Tensor};
+use crate::gpu::{Dispatch, Gpu, Tensor};
+use crate::nn::kernels;
 use crate::nn::layer::{Activation, channel_params, check_io, check_len, gemm_weights};
 use crate::tensor::Shape;
 
 /// Parameters of dense.wgsl (`DenseParams` there, same field order).
 #[repr(C)]
 #[derive(Clone, Copy, Pod, Zeroable)]
-struct DenseParams {
+pub(crate) struct DenseParams {
     batch: u32,
     in_c4: u32,
     out_c: u32,
@@ -73,10 +74,10 @@ impl Dense {
         };
         let invocations = batch as u64 * out.channel_groups() as u64;
         gpu.dispatch(
-            Kernel::Dense,
+            &kernels::DENSE_LAYER,
             bytemuck::bytes_of(&params),
             &[input.buffer(), &self.weights, &self.channel_params, output.buffer()],
-            invocations.div_ceil(Kernel::Dense.workgroup_size() as u64),
+            invocations.div_ceil(kernels::DENSE_LAYER.invocations() as u64),
         )
     }
 }
@@ -97,9 +98,9 @@ pub fn softmax(gpu: &Gpu, input: &Tensor, output: &Tensor) -> Result<Dispatch> {
         _padding: [0; 2],
     };
     gpu.dispatch(
-        Kernel::Softmax,
+        &kernels::SOFTMAX,
         bytemuck::bytes_of(&params),
         &[input.buffer(), &gpu.empty, &gpu.empty, output.buffer()],
-        (rows as u64).div_ceil(Kernel::Softmax.workgroup_size() as u64),
+        (rows as u64).div_ceil(kernels::SOFTMAX.invocations() as u64),
     )
 }

@@ -4,13 +4,14 @@ use bytemuck::{Pod, Zeroable};
 
 use crate::error::{Error, Result};
 use crate::gpu::{Dispatch, Gpu, Kernel, Tensor};
+use crate::nn::kernels;
 use crate::nn::conv::{Conv2dDesc, Padding};
 use crate::nn::layer::{Activation, channel_params, check_io, check_len, residual_binding};
 
 /// Parameters of depthwise.wgsl (`DepthwiseParams` there, same field order).
 #[repr(C)]
 #[derive(Clone, Copy, Pod, Zeroable)]
-struct DepthwiseParams {
+pub(crate) struct DepthwiseParams {
     batch: u32,
     in_h: u32,
     in_w: u32,
@@ -55,8 +56,8 @@ impl Depthwise {
         activation: Activation,
     ) -> Result<Self> {
         let kernel = match kernel_size {
-            3 => Kernel::Depthwise3x3,
-            5 => Kernel::Depthwise5x5,
+            3 => &kernels::DEPTHWISE_3X3,
+            5 => &kernels::DEPTHWISE_5X5,
             k => return Err(Error::shape("depthwise", format!("no specialised {k}x{k} kernel (3 and 5 exist; use Conv2d)"))),
         };
         let desc = Conv2dDesc::new(channels, channels, kernel_size, stride, padding).with_groups(channels);
@@ -110,7 +111,7 @@ impl Depthwise {
             self.kernel,
             bytemuck::bytes_of(&params),
             &[input.buffer(), &self.weights, &self.channel_params, residual_buffer, output.buffer()],
-            invocations.div_ceil(self.kernel.workgroup_size() as u64),
+            invocations.div_ceil(self.kernel.invocations() as u64),
         )
     }
 }

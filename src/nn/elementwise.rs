@@ -4,13 +4,14 @@ use bytemuck::{Pod, Zeroable};
 
 use crate::error::{Error, Result};
 use crate::gpu::{Dispatch, Gpu, Kernel, Tensor};
+use crate::nn::kernels;
 use crate::nn::layer::{Activation, channel_params, check_io};
 use crate::tensor::Shape;
 
 /// Parameters of elementwise.wgsl (`ElementwiseParams` there, same field order).
 #[repr(C)]
 #[derive(Clone, Copy, Pod, Zeroable)]
-struct ElementwiseParams {
+pub(crate) struct ElementwiseParams {
     pixels: u32,
     channels: u32,
     in_c: u32,
@@ -22,7 +23,7 @@ struct ElementwiseParams {
 
 fn launch(gpu: &Gpu, kernel: Kernel, params: ElementwiseParams, buffers: &[&wgpu::Buffer]) -> Result<Dispatch> {
     let invocations = params.pixels as u64 * params.channels.div_ceil(4) as u64;
-    gpu.dispatch(kernel, bytemuck::bytes_of(&params), buffers, invocations.div_ceil(kernel.workgroup_size() as u64))
+    gpu.dispatch(kernel, bytemuck::bytes_of(&params), buffers, invocations.div_ceil(kernel.invocations() as u64))
 }
 
 fn pixels(shape: Shape, op: &'static str) -> Result<u32> {
@@ -45,7 +46,7 @@ pub fn add(gpu: &Gpu, a: &Tensor, b: &Tensor, output: &Tensor, activation: &Acti
         _padding: [0; 2],
     };
     let slopes = channel_params(gpu, "add", shape.channels, None, activation)?;
-    launch(gpu, Kernel::Add, params, &[a.buffer(), b.buffer(), &slopes, &gpu.empty, output.buffer()])
+    launch(gpu, &kernels::ADD, params, &[a.buffer(), b.buffer(), &slopes, &gpu.empty, output.buffer()])
 }
 
 /// Copies `input` into `output`, which has the same pixels and at least as many channels;
@@ -65,7 +66,7 @@ pub fn channel_pad(gpu: &Gpu, input: &Tensor, output: &Tensor) -> Result<Dispatc
         has_residual: 0,
         _padding: [0; 2],
     };
-    launch(gpu, Kernel::ChannelPad, params, &[input.buffer(), &gpu.empty, &gpu.empty, &gpu.empty, output.buffer()])
+    launch(gpu, &kernels::CHANNEL_PAD, params, &[input.buffer(), &gpu.empty, &gpu.empty, &gpu.empty, output.buffer()])
 }
 
 /// `output = input * scale[n, c] (+ residual)`: scale is [n, 1, 1, c] (squeeze-excitation).
@@ -89,5 +90,5 @@ pub fn channel_scale(gpu: &Gpu, input: &Tensor, scale: &Tensor, residual: Option
         _padding: [0; 2],
     };
     let residual_buffer = residual.map(Tensor::buffer).unwrap_or(&gpu.empty);
-    launch(gpu, Kernel::ChannelScale, params, &[input.buffer(), scale.buffer(), &gpu.empty, residual_buffer, output.buffer()])
+    launch(gpu, &kernels::CHANNEL_SCALE, params, &[input.buffer(), scale.buffer(), &gpu.empty, residual_buffer, output.buffer()])
 }

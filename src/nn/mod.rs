@@ -6,17 +6,20 @@
 //! (depthwise.wgsl), [`pointwise`] (pointwise.wgsl), [`pool`] (pool.wgsl), [`elementwise`]
 //! (elementwise.wgsl), [`dense`] (dense.wgsl), [`separable`] (separable.wgsl: a whole
 //! depthwise-separable residual block); [`reference`](mod@reference) is the CPU twin of each.
+//! [`kernels`] is the table of their kernels; [`Tuning`] says which runs where.
 
 pub mod batch_norm;
 pub mod conv;
 pub mod dense;
 pub mod depthwise;
 pub mod elementwise;
+pub mod kernels;
 mod layer;
 pub mod pointwise;
 pub mod pool;
 pub mod reference;
 pub mod separable;
+mod tuning;
 
 pub use batch_norm::{BatchNorm, fold_batch_norm};
 pub use conv::{Conv2d, Conv2dDesc, GeneralConv, Padding};
@@ -27,3 +30,4 @@ pub use layer::Activation;
 pub use pointwise::{Pointwise, PointwiseVariant};
 pub use separable::{SeparableBlock, SeparableDesc, SeparableWeights, Skip};
 pub use pool::{global_average_pool, max_pool_2x2, max_pool_2x2_shape};
+pub use tuning::Tuning;

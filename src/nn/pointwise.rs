@@ -3,7 +3,8 @@
 use bytemuck::{Pod, Zeroable};
 
 use crate::error::{Error, Result};
-use crate::gpu::{AdapterSummary, Dispatch, Gpu, Kernel, Tensor};
+use crate::gpu::{Dispatch, Gpu, Kernel, Tensor};
+use crate::nn::{Tuning, kernels};
 use crate::nn::layer::{Activation, channel_params, check_io, check_len, gemm_weights, residual_binding};
 use crate::tensor::Shape;
 
@@ -24,25 +25,14 @@ pub enum PointwiseVariant {
 impl PointwiseVariant {
     pub const ALL: [PointwiseVariant; 4] = [PointwiseVariant::Naive, PointwiseVariant::Blocked, PointwiseVariant::Wide, PointwiseVariant::Tiled];
 
-    /// The default per adapter. On CPU adapters (lavapipe, llvmpipe, SwiftShader) workgroup
-    /// memory is ordinary memory behind barriers and register blocking wins by 3-30x
-    /// (shared/PERF_NOTES.md; BENCHMARKS.md for this kernel set); on GPUs with fast
-    /// workgroup memory tiling is the usual winner. `GpuOptions::pointwise` overrides.
-    pub fn default_for(adapter: &AdapterSummary) -> Self {
-        match adapter.device_type {
-            wgpu::DeviceType::Cpu => PointwiseVariant::Blocked,
-            _ => PointwiseVariant::Tiled,
-        }
-    }
-
     /// The kernel for a layer of `out_channels` outputs over `pixels` pixels.
     pub fn kernel(self, out_channels: u32, pixels: u64) -> Kernel {
         match self {
-            PointwiseVariant::Naive => Kernel::PointwiseNaive,
-            PointwiseVariant::Blocked if wide_block_fits(out_channels, pixels) => Kernel::PointwiseWide,
-            PointwiseVariant::Blocked => Kernel::PointwiseBlocked,
-            PointwiseVariant::Wide => Kernel::PointwiseWide,
-            PointwiseVariant::Tiled => Kernel::PointwiseTiled,
+            PointwiseVariant::Naive => &kernels::POINTWISE_NAIVE,
+            PointwiseVariant::Blocked if wide_block_fits(out_channels, pixels) => &kernels::POINTWISE_WIDE,
+            PointwiseVariant::Blocked => &kernels::POINTWISE_BLOCKED,
+            PointwiseVariant::Wide => &kernels::POINTWISE_WIDE,
+            PointwiseVariant::Tiled => &kernels::POINTWISE_TILED,
         }
     }
 
@@ -70,11 +60,14 @@ fn wide_block_fits(out_channels: u32, pixels: u64) -> bool {
 
 /// Workgroups of `kernel` covering `pixels` x `weight_c4` channel groups.
 fn workgroups(kernel: Kernel, pixels: u64, out_c4: u64, weight_c4: u64) -> u64 {
-    match kernel {
-        Kernel::PointwiseNaive => (pixels * out_c4 * 4).div_ceil(64),
-        Kernel::PointwiseWide => (pixels.div_ceil(16) * out_c4.div_ceil(4)).div_ceil(64),
-        Kernel::PointwiseTiled => pixels.div_ceil(64) * weight_c4.div_ceil(16),
-        _ => (pixels.div_ceil(8) * (weight_c4 / 2)).div_ceil(64),
+    if kernel == &kernels::POINTWISE_NAIVE {
+        (pixels * out_c4 * 4).div_ceil(64)
+    } else if kernel == &kernels::POINTWISE_WIDE {
+        (pixels.div_ceil(16) * out_c4.div_ceil(4)).div_ceil(64)
+    } else if kernel == &kernels::POINTWISE_TILED {
+        pixels.div_ceil(64) * weight_c4.div_ceil(16)
+    } else {
+        (pixels.div_ceil(8) * (weight_c4 / 2)).div_ceil(64)
     }
 }
 
@@ -84,14 +77,14 @@ impl std::str::FromStr for PointwiseVariant {
         PointwiseVariant::ALL
             .into_iter()
             .find(|v| v.name() == text)
-            .ok_or_else(|| Error::shape("pointwise", format!("unknown variant {text:?} (naive, blocked, tiled)")))
+            .ok_or_else(|| Error::shape("pointwise", format!("unknown variant {text:?} (naive, blocked, wide, tiled)")))
     }
 }
 
 /// Parameters of pointwise.wgsl (`PointwiseParams` there, same field order).
 #[repr(C)]
 #[derive(Clone, Copy, Pod, Zeroable)]
-struct PointwiseParams {
+pub(crate) struct PointwiseParams {
     pixels: u32,
     in_c4: u32,
     out_c: u32,
@@ -116,8 +109,8 @@ pub struct Pointwise {
 }
 
 impl Pointwise {
-    /// `weights` are `[out][in]` (a 1x1 OIHW kernel). The variant is the adapter's default.
-    pub fn new(gpu: &Gpu, in_channels: u32, out_channels: u32, weights: &[f32], bias: Option<&[f32]>, activation: Activation) -> Result<Self> {
+    /// `weights` are `[out][in]` (a 1x1 OIHW kernel). The variant is `tuning`'s.
+    pub fn new(gpu: &Gpu, tuning: &Tuning, in_channels: u32, out_channels: u32, weights: &[f32], bias: Option<&[f32]>, activation: Activation) -> Result<Self> {
         if in_channels == 0 || out_channels == 0 {
             return Err(Error::shape("pointwise", format!("zero channels ({in_channels} -> {out_channels})")));
         }
@@ -128,7 +121,7 @@ impl Pointwise {
         Ok(Pointwise {
             in_channels,
             out_channels,
-            variant: gpu.pointwise_variant(),
+            variant: tuning.pointwise,
             weights: gpu.constant_buffer("pointwise weights", &packed)?,
             channel_params: channel_params(gpu, "pointwise", out_channels, bias, &activation)?,
             activation: activation.code(),

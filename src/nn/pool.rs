@@ -3,14 +3,15 @@
 use bytemuck::{Pod, Zeroable};
 
 use crate::error::{Error, Result};
-use crate::gpu::{Dispatch, Gpu, Kernel, Tensor};
+use crate::gpu::{Dispatch, Gpu, Tensor};
+use crate::nn::kernels;
 use crate::nn::layer::check_io;
 use crate::tensor::Shape;
 
 /// Parameters of pool.wgsl (`PoolParams` there, same field order).
 #[repr(C)]
 #[derive(Clone, Copy, Pod, Zeroable)]
-struct PoolParams {
+pub(crate) struct PoolParams {
     batch: u32,
     in_h: u32,
     in_w: u32,
@@ -53,10 +54,10 @@ pub fn max_pool_2x2(gpu: &Gpu, input: &Tensor, output: &Tensor) -> Result<Dispat
     check_io("max_pool_2x2", input, in_shape, output, out, None)?;
     let invocations = out.pixels() * out.channel_groups() as u64;
     gpu.dispatch(
-        Kernel::MaxPool2x2,
+        &kernels::MAX_POOL_2X2,
         bytemuck::bytes_of(&PoolParams::new(in_shape, out)),
         &[input.buffer(), output.buffer()],
-        invocations.div_ceil(Kernel::MaxPool2x2.workgroup_size() as u64),
+        invocations.div_ceil(kernels::MAX_POOL_2X2.invocations() as u64),
     )
 }
 
@@ -68,9 +69,9 @@ pub fn global_average_pool(gpu: &Gpu, input: &Tensor, output: &Tensor) -> Result
     check_io("global_average_pool", input, in_shape, output, out, None)?;
     let invocations = out.batch as u64 * out.channel_groups() as u64;
     gpu.dispatch(
-        Kernel::GlobalAveragePool,
+        &kernels::GLOBAL_AVERAGE_POOL,
         bytemuck::bytes_of(&PoolParams::new(in_shape, out)),
         &[input.buffer(), output.buffer()],
-        invocations.div_ceil(Kernel::GlobalAveragePool.workgroup_size() as u64),
+        invocations.div_ceil(kernels::GLOBAL_AVERAGE_POOL.invocations() as u64),
     )
 }

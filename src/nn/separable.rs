@@ -6,7 +6,8 @@
 use bytemuck::{Pod, Zeroable};
 
 use crate::error::{Error, Result};
-use crate::gpu::{Dispatch, Gpu, Kernel, Tensor};
+use crate::gpu::{Dispatch, Gpu, Tensor};
+use crate::nn::kernels;
 use crate::nn::conv::{Conv2dDesc, Padding};
 use crate::nn::layer::{Activation, channel_params, check_io, check_len, gemm_weights, residual_binding};
 use crate::tensor::Shape;
@@ -20,7 +21,7 @@ pub const MAX_INPUT_CHANNELS: u32 = 512;
 /// Parameters of separable.wgsl (`SeparableParams` there, same field order).
 #[repr(C)]
 #[derive(Clone, Copy, Pod, Zeroable)]
-struct SeparableParams {
+pub(crate) struct SeparableParams {
     batch: u32,
     in_h: u32,
     in_w: u32,
@@ -171,7 +172,7 @@ impl SeparableBlock {
             tile_pixels,
         };
         gpu.dispatch(
-            Kernel::SeparableBlock,
+            &kernels::SEPARABLE_BLOCK,
             bytemuck::bytes_of(&params),
             &[input.buffer(), &self.depthwise, &self.depthwise_params, &self.pointwise, &self.channel_params, residual_buffer, output.buffer()],
             out.pixels().div_ceil(tile_pixels as u64),

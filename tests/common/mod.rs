@@ -4,6 +4,7 @@
 use std::sync::OnceLock;
 
 use liveshade::gpu::{Backend, BufferArena, Dispatch, Gpu, GpuOptions, Tensor, record_all};
+use liveshade::nn::Tuning;
 use liveshade::tensor::{HostTensor, Shape};
 use rand::rngs::StdRng;
 use safetensors::SafeTensors;
@@ -26,6 +27,11 @@ pub fn gpu() -> &'static Gpu {
             ),
         }
     })
+}
+
+/// The tuning policy of this test binary's adapter.
+pub fn tuning() -> Tuning {
+    Tuning::for_adapter(gpu().adapter())
 }
 
 pub fn rng(seed: u64) -> StdRng {

@@ -1,0 +1,67 @@
+//! `liveshade check IMAGE...`: one report per image.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use liveshade::{DecodedImage, Engine, EngineOptions, Report};
+
+use crate::{AdapterArgs, json};
+
+/// The arguments of `check`.
+#[derive(Args)]
+pub struct CheckArgs {
+    /// JPEG or PNG files.
+    #[arg(required = true)]
+    images: Vec<PathBuf>,
+    /// One JSON object per line (the contract of DESIGN.md).
+    #[arg(long)]
+    json: bool,
+    /// Include the 468 Face Mesh landmarks of the best face.
+    #[arg(long)]
+    landmarks: bool,
+    #[command(flatten)]
+    adapter: AdapterArgs,
+    /// Cut MiniFASNet's crops around BlazeFace's own box instead of the RetinaFace-like
+    /// box the models were trained with (shared/golden/BOX_CALIBRATION.md).
+    #[arg(long)]
+    raw_box: bool,
+}
+
+fn print_report(path: &str, report: &Report) {
+    match report.faces.first().and_then(|f| f.liveness.as_ref().map(|l| (f, l))) {
+        Some((face, l)) => println!(
+            "{path}: {} (live {:.4}; face {:.0},{:.0}-{:.0},{:.0} score {:.3}; {} face(s); {:.1} ms)",
+            l.label.as_str(),
+            l.live,
+            face.face_box.x0,
+            face.face_box.y0,
+            face.face_box.x1,
+            face.face_box.y1,
+            face.score,
+            report.faces.len(),
+            report.timings.total_ms
+        ),
+        None => println!("{path}: no_face ({:.1} ms)", report.timings.total_ms),
+    }
+}
+
+/// Checks each image; false if any could not be checked.
+pub fn run(args: &CheckArgs) -> Result<bool, liveshade::Error> {
+    let (json, landmarks) = (args.json, args.landmarks);
+    let options = EngineOptions { calibrate_box: !args.raw_box, landmarks, ..args.adapter.engine_options()? };
+    let engine = Engine::new(options)?;
+    let mut all_ok = true;
+    for path in &args.images {
+        let name = path.display().to_string();
+        let result = DecodedImage::open(path).and_then(|image| engine.check(&image.frame()?));
+        match result {
+            Ok(report) if json => println!("{}", json::report_json(&name, &report, landmarks)),
+            Ok(report) => print_report(&name, &report),
+            Err(error) => {
+                eprintln!("liveshade: {error}");
+                all_ok = false;
+            }
+        }
+    }
+    Ok(all_ok)
+}

@@ -1,0 +1,338 @@
+//! One check as the GPU runs it: every buffer and dispatch of the frame path, built once
+//! ([`Check::new`]), then per frame the upload, the one recorded submission (resamplers,
+//! networks, detection and regions, the copies into the readback, the clears) and the
+//! readback. The stages below are the one ordered list of dispatches that recording,
+//! counting and per-dispatch timing all walk.
+
+use std::time::Instant;
+
+use zeroize::Zeroizing;
+
+use crate::engine::EngineOptions;
+use crate::engine::detect::FaceStages;
+use crate::engine::readback::{Part, READBACK_BYTES, Readback};
+use crate::engine::report::{Report, Timings};
+use crate::engine::resample::{Resample, frame_buffer, letterbox_transform};
+use crate::error::{Error, Result};
+use crate::frame::Frame;
+use crate::gpu::{BufferArena, Dispatch, Gpu};
+use crate::models::{BlazeFace, BuildOptions, FaceMesh, MiniFasNet, Network, Variant, Weights};
+use crate::nn::Tuning;
+
+/// The frame buffer is first sized for 1920x1080 RGBA and grows (once) for larger frames.
+const INITIAL_FRAME_BYTES: u64 = 1920 * 1080 * 4;
+
+/// The three stages of a check, as `liveshade bench` times them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    /// Letterbox, BlazeFace, decoding and NMS, face quality, the regions.
+    Detection,
+    /// The Face Mesh warp, Face Mesh, the landmark projection.
+    Landmarks,
+    /// The two crops, MiniFASNetV2 and V1SE.
+    Liveness,
+}
+
+impl Stage {
+    /// Every stage, in the order a check runs them.
+    pub const ALL: [Stage; 3] = [Stage::Detection, Stage::Landmarks, Stage::Liveness];
+
+    /// The name `bench` prints.
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Detection => "detection",
+            Stage::Landmarks => "landmarks",
+            Stage::Liveness => "liveness",
+        }
+    }
+}
+
+/// The letterbox, the Face Mesh warp and the two MiniFASNet crops, in that order.
+const RESAMPLES: usize = 4;
+
+/// Everything a check holds on the GPU.
+pub(super) struct Check {
+    /// Every buffer that holds frame-derived data, zeroed at the end of each check.
+    pub arena: BufferArena,
+    /// The caller's frame bytes as uploaded.
+    pub frame: wgpu::Buffer,
+    resamples: [Resample; RESAMPLES],
+    /// The resampling dispatches (and face_quality), rebound when the frame buffer grows.
+    resample_dispatches: Vec<Dispatch>,
+    face_quality: Dispatch,
+    face_warp_f64: Option<Dispatch>,
+    faces: FaceStages,
+    blazeface: BlazeFace,
+    facemesh: FaceMesh,
+    v2: MiniFasNet,
+    v1se: MiniFasNet,
+    /// Two readback buffers, so that a pipelined check can copy its results while the one
+    /// before it is still mapped; a plain check uses the first.
+    pub readbacks: [wgpu::Buffer; 2],
+}
+
+/// A check submitted to the GPU whose results are not read yet.
+pub(super) struct Submitted {
+    readback: usize,
+    index: wgpu::SubmissionIndex,
+    width: u32,
+    height: u32,
+    landmarks: bool,
+    started: Instant,
+    uploaded: Instant,
+    submitted: Instant,
+}
+
+impl Check {
+    pub fn new(gpu: &Gpu, tuning: Tuning) -> Result<Check> {
+        let mut arena = BufferArena::new();
+        // The networks share one pool of activation buffers: the check records every
+        // dispatch in build order, each network's input written just before its graph.
+        arena.share_one_pool();
+        // The engine reads no taps: without them each network's activations share a few
+        // pooled buffers, which is less memory to clear after every frame.
+        let build = BuildOptions { tuning, keep_taps: false };
+        let blazeface = BlazeFace::with_options(gpu, &Weights::bundled(Network::BlazeFace)?, &mut arena, build)?;
+        let facemesh = FaceMesh::with_options(gpu, &Weights::bundled(Network::FaceMesh)?, &mut arena, build)?;
+        let v2 = MiniFasNet::with_options(gpu, Variant::V2, &Weights::bundled(Network::MiniFasNetV2)?, &mut arena, build)?;
+        let v1se = MiniFasNet::with_options(gpu, Variant::V1Se, &Weights::bundled(Network::MiniFasNetV1Se)?, &mut arena, build)?;
+        let faces = FaceStages::new(gpu, &mut arena, &blazeface, &facemesh)?;
+        let resamples = [
+            Resample::letterbox(gpu, &mut arena, blazeface.input())?,
+            Resample::face_mesh(gpu, &mut arena, facemesh.input())?,
+            Resample::crop(gpu, &mut arena, v2.input(), 0)?,
+            Resample::crop(gpu, &mut arena, v1se.input(), 1)?,
+        ];
+        let face_warp_f64 = match resamples[1].needs_f64_map() {
+            true => Some(faces.bind_face_warp_f64(gpu, &resamples[1].params)?),
+            false => None,
+        };
+        let readback = |label| {
+            gpu.device().create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size: READBACK_BYTES,
+                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            })
+        };
+        let frame = frame_buffer(gpu, INITIAL_FRAME_BYTES)?;
+        let face_quality = faces.bind_quality(gpu, &resamples[0].params, &frame)?;
+        let mut check = Check {
+            arena,
+            frame,
+            resamples,
+            resample_dispatches: Vec::new(),
+            face_quality,
+            face_warp_f64,
+            faces,
+            blazeface,
+            facemesh,
+            v2,
+            v1se,
+            readbacks: [readback("readback 0"), readback("readback 1")],
+        };
+        check.bind_frame(gpu)?;
+        gpu.check("building the engine")?;
+        Ok(check)
+    }
+
+    /// Binds the dispatches that read the frame buffer.
+    fn bind_frame(&mut self, gpu: &Gpu) -> Result<()> {
+        let positions = self.faces.positions();
+        self.resample_dispatches = self.resamples.iter().map(|r| r.bind(gpu, &self.frame, &positions)).collect::<Result<Vec<_>>>()?;
+        self.face_quality = self.faces.bind_quality(gpu, &self.resamples[0].params, &self.frame)?;
+        Ok(())
+    }
+
+    /// Dispatches recorded per check.
+    pub fn dispatch_count(&self) -> usize {
+        let mut count = 0;
+        for stage in Stage::ALL {
+            self.visit_stage(stage, &mut |_| count += 1);
+        }
+        count
+    }
+
+    /// Uploads the frame and the per-frame parameters; the frame bytes used.
+    pub fn upload(&mut self, gpu: &Gpu, options: &EngineOptions, frame: &Frame<'_>) -> Result<u64> {
+        let bytes = frame.bytes();
+        let padded = (bytes.len() as u64).div_ceil(4) * 4;
+        if padded > self.frame.size() {
+            gpu.check_binding_size("the frame", padded)?;
+            self.frame.destroy();
+            self.frame = frame_buffer(gpu, padded)?;
+            self.bind_frame(gpu)?;
+        }
+        gpu.write_bytes(&self.frame, bytes);
+        for resample in &self.resamples {
+            resample.write_params(gpu, frame);
+        }
+        let (w, h) = (frame.width(), frame.height());
+        self.faces.write_params(gpu, w, h, options.calibrate_box);
+        gpu.queue.write_buffer(&self.faces.transforms, 0, bytemuck::cast_slice(&letterbox_transform(w, h)));
+        Ok(padded)
+    }
+
+    /// Calls `visit` with each dispatch of one stage, in the order they run.
+    pub fn visit_stage<'s>(&'s self, stage: Stage, visit: &mut dyn FnMut(&'s Dispatch)) {
+        let [letterbox, face_mesh, crop_v2, crop_v1se] = [0, 1, 2, 3].map(|i| &self.resample_dispatches[i]);
+        match stage {
+            Stage::Detection => {
+                visit(letterbox);
+                self.blazeface.graph().dispatches_iter().for_each(&mut *visit);
+                [&self.faces.detect, &self.face_quality, &self.faces.face_regions].into_iter().for_each(visit);
+            }
+            Stage::Landmarks => {
+                self.face_warp_f64.iter().for_each(&mut *visit);
+                visit(face_mesh);
+                self.facemesh.graph().dispatches_iter().for_each(&mut *visit);
+                visit(&self.faces.project_landmarks);
+            }
+            // Each crop right before its network: with one shared pool, V1SE's input may be a
+            // buffer MiniFASNetV2 used (BufferArena::share_one_pool).
+            Stage::Liveness => {
+                visit(crop_v2);
+                self.v2.graph().dispatches_iter().for_each(&mut *visit);
+                visit(crop_v1se);
+                self.v1se.graph().dispatches_iter().for_each(visit);
+            }
+        }
+    }
+
+    /// Records one stage into `pass` (no allocation: the frame path).
+    pub fn record_stage(&self, stage: Stage, pass: &mut wgpu::ComputePass<'_>) {
+        let mut previous = None;
+        self.visit_stage(stage, &mut |dispatch| dispatch.record_in_sequence(pass, &mut previous));
+    }
+
+    /// Records every stage, then the copies of the results into readback `readback`.
+    fn record(&self, encoder: &mut wgpu::CommandEncoder, readback: usize) {
+        {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("check"), timestamp_writes: None });
+            for stage in Stage::ALL {
+                self.record_stage(stage, &mut pass);
+            }
+        }
+        let parts = [
+            (&self.faces.detections, Part::Detections),
+            (&self.faces.regions, Part::Region),
+            (&self.faces.crops, Part::Crops),
+            (self.facemesh.face_flag().buffer(), Part::FaceFlag),
+            (self.v2.softmax().buffer(), Part::MiniFasNetV2),
+            (self.v1se.softmax().buffer(), Part::MiniFasNetV1Se),
+            (&self.faces.quality, Part::Quality),
+        ];
+        for (source, part) in parts {
+            let (offset, size) = part.range();
+            encoder.copy_buffer_to_buffer(source, 0, &self.readbacks[readback], offset, size);
+        }
+    }
+
+    /// Records the zeroing of everything a frame touched.
+    pub fn record_erase(&self, encoder: &mut wgpu::CommandEncoder, frame_bytes: Option<u64>) {
+        self.arena.record_clear(encoder);
+        encoder.clear_buffer(&self.frame, 0, frame_bytes);
+    }
+
+    /// A check from upload to report.
+    pub fn run(&mut self, gpu: &Gpu, options: &EngineOptions, landmarks: bool, frame: &Frame<'_>) -> Result<Report> {
+        let submitted = self.submit(gpu, options, landmarks, frame, 0)?;
+        self.collect(gpu, submitted, true)
+    }
+
+    /// Uploads `frame` and submits its check, results to readback buffer `readback`. The
+    /// submission ends by zeroing the arena and the frame's bytes.
+    pub fn submit(&mut self, gpu: &Gpu, options: &EngineOptions, landmarks: bool, frame: &Frame<'_>, readback: usize) -> Result<Submitted> {
+        let started = Instant::now();
+        let used = self.upload(gpu, options, frame)?;
+        let uploaded = Instant::now();
+        let mut encoder = gpu.encoder("check");
+        self.record(&mut encoder, readback);
+        // Erase, in the same submission, everything the frame touched.
+        self.record_erase(&mut encoder, Some(used));
+        gpu.check("recording a check")?;
+        let index = gpu.queue.submit([encoder.finish()]);
+        let submitted = Instant::now();
+        Ok(Submitted { readback, index, width: frame.width(), height: frame.height(), landmarks, started, uploaded, submitted })
+    }
+
+    /// Waits for a submitted check, reads its results and zeroes its readback buffer
+    /// (waiting for that too when `wait_for_clear`; otherwise the queue orders it before
+    /// any later submission completes).
+    pub fn collect(&self, gpu: &Gpu, submitted: Submitted, wait_for_clear: bool) -> Result<Report> {
+        gpu.wait(Some(submitted.index.clone()), "a check")?;
+        let finished = Instant::now();
+        let readback = &self.readbacks[submitted.readback];
+        let bytes = map_read(gpu, readback, Some(submitted.index))?;
+        let results = Zeroizing::new(
+            bytemuck::try_pod_read_unaligned::<Readback>(&bytes).map_err(|e| Error::Gpu { during: "reading the results", message: e.to_string() })?,
+        );
+        drop(bytes);
+        let mut report = results.report(submitted.width, submitted.height, submitted.landmarks);
+        drop(results);
+        self.clear_readback(gpu, readback, wait_for_clear)?;
+        let done = Instant::now();
+        let ms = |a: Instant, b: Instant| (b - a).as_secs_f64() * 1e3;
+        report.timings = Timings {
+            upload_ms: ms(submitted.started, submitted.uploaded),
+            record_ms: ms(submitted.uploaded, submitted.submitted),
+            gpu_ms: ms(submitted.submitted, finished),
+            readback_ms: ms(finished, done),
+            total_ms: ms(submitted.started, done),
+        };
+        Ok(report)
+    }
+
+    /// A readback buffer can only be zeroed once its contents have been read: a second,
+    /// tiny submission.
+    fn clear_readback(&self, gpu: &Gpu, readback: &wgpu::Buffer, wait: bool) -> Result<()> {
+        let mut encoder = gpu.encoder("clear readback");
+        encoder.clear_buffer(readback, 0, None);
+        if wait {
+            gpu.submit_and_wait(encoder)
+        } else {
+            gpu.check("clearing the readback")?;
+            gpu.queue.submit([encoder.finish()]);
+            Ok(())
+        }
+    }
+
+    /// Zeroes everything after a failed check (best effort: the device may be gone).
+    pub fn erase(&self, gpu: &Gpu) {
+        let mut encoder = gpu.encoder("erase");
+        self.record_erase(&mut encoder, None);
+        for readback in &self.readbacks {
+            encoder.clear_buffer(readback, 0, None);
+        }
+        let _ = gpu.submit_and_wait(encoder);
+    }
+
+    /// Bytes of GPU memory held for frame data.
+    pub fn frame_memory_bytes(&self) -> u64 {
+        self.arena.bytes() + self.frame.size() + self.readbacks.iter().map(|r| r.size()).sum::<u64>()
+    }
+}
+
+/// Maps `buffer` and copies it out. `written_by` is the last submission that wrote it: the
+/// wait stops there, so a later submission (a pipelined frame) keeps running.
+pub(super) fn map_read(gpu: &Gpu, buffer: &wgpu::Buffer, written_by: Option<wgpu::SubmissionIndex>) -> Result<Zeroizing<Vec<u8>>> {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    buffer.map_async(wgpu::MapMode::Read, .., move |result| {
+        let _ = sender.send(result);
+    });
+    let waited_for_all = written_by.is_none();
+    gpu.wait(written_by, "mapping the readback")?;
+    let mapping_error = |message: String| Error::Gpu { during: "mapping the readback", message };
+    let mapped = match receiver.try_recv() {
+        Ok(mapped) => mapped,
+        Err(_) if !waited_for_all => {
+            gpu.wait(None, "mapping the readback")?;
+            receiver.recv().map_err(|e| mapping_error(e.to_string()))?
+        }
+        Err(e) => return Err(mapping_error(e.to_string())),
+    };
+    mapped.map_err(|e| mapping_error(e.to_string()))?;
+    let bytes = Zeroizing::new(buffer.get_mapped_range(..).map_err(|e| mapping_error(e.to_string()))?.to_vec());
+    buffer.unmap();
+    Ok(bytes)
+}

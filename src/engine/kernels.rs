@@ -1,0 +1,128 @@
+//! The engine's own kernels, one table, registered with the runtime by [`super::Engine::new`]:
+//! the resamplers (shaders/warp.wgsl, warp_f64.wgsl), detection (detect.wgsl) and the face
+//! regions (roi.wgsl). `tests/shaders.rs` holds every entry against naga's reflection of
+//! the WGSL, as it does the layers' table (src/nn/kernels.rs).
+
+use std::mem::size_of;
+
+use crate::engine::detect::{DetectParams, RegionParams};
+use crate::engine::resample::WarpParams;
+use crate::gpu::{Kernel, KernelSpec, Shader, Slot};
+use Slot::{Read, ReadWrite, Uniform};
+
+/// Frame access (pixel formats, YUV conversion), shared by warp.wgsl and the preview
+/// window's shader.
+pub(crate) const FRAME_WGSL: &str = include_str!("../../shaders/frame.wgsl");
+
+macro_rules! common {
+    () => {
+        include_str!("../../shaders/common.wgsl")
+    };
+}
+macro_rules! frame_and_warp {
+    () => {
+        concat!(common!(), "\n", include_str!("../../shaders/frame.wgsl"), "\n", include_str!("../../shaders/warp.wgsl"))
+    };
+}
+
+static WARP: Shader = Shader { file: "warp.wgsl", source: frame_and_warp!(), features: wgpu::Features::empty() };
+/// warp.wgsl extended with double-precision positions (bit-exact Face Mesh warp).
+static WARP_F64: Shader =
+    Shader { file: "warp_f64.wgsl", source: concat!(frame_and_warp!(), "\n", include_str!("../../shaders/warp_f64.wgsl")), features: wgpu::Features::SHADER_F64 };
+static DETECT: Shader =
+    Shader { file: "detect.wgsl", source: concat!(common!(), "\n", include_str!("../../shaders/detect.wgsl")), features: wgpu::Features::empty() };
+static ROI: Shader = Shader { file: "roi.wgsl", source: concat!(common!(), "\n", include_str!("../../shaders/roi.wgsl")), features: wgpu::Features::empty() };
+
+/// The engine's shader modules.
+#[cfg_attr(not(feature = "internals"), allow(dead_code))]
+pub static SHADERS: &[&Shader] = &[&WARP, &WARP_F64, &DETECT, &ROI];
+
+const LINEAR: [u32; 3] = [64, 1, 1];
+const fn bytes(size: usize) -> u64 {
+    size as u64
+}
+
+/// Letterbox and affine warps of the frame (BlazeFace's input; Face Mesh's without f64).
+pub static WARP_AFFINE_U8: KernelSpec = KernelSpec {
+    name: "warp_affine_u8",
+    entry_point: "warp_affine_u8",
+    shader: &WARP,
+    constants: &[],
+    bindings: &[(0, Uniform), (1, Read), (2, Read), (3, Read), (4, ReadWrite)],
+    workgroup_size: LINEAR,
+    params_bytes: bytes(size_of::<WarpParams>()),
+};
+/// OpenCV's INTER_LINEAR resize of a crop rectangle (the MiniFASNet inputs).
+pub static RESIZE_LINEAR_U8: KernelSpec = KernelSpec {
+    name: "resize_linear_u8",
+    entry_point: "resize_linear_u8",
+    shader: &WARP,
+    constants: &[],
+    bindings: &[(0, Uniform), (1, Read), (3, Read), (5, Read), (4, ReadWrite)],
+    workgroup_size: LINEAR,
+    params_bytes: bytes(size_of::<WarpParams>()),
+};
+/// Light and focus of the best face (one workgroup).
+pub static FACE_QUALITY: KernelSpec = KernelSpec {
+    name: "face_quality",
+    entry_point: "face_quality",
+    shader: &WARP,
+    constants: &[],
+    bindings: &[(0, Uniform), (1, Read), (8, Read), (9, ReadWrite)],
+    workgroup_size: [256, 1, 1],
+    params_bytes: bytes(size_of::<WarpParams>()),
+};
+/// The Face Mesh warp's inverse map in double precision (one invocation).
+pub static FACE_WARP_F64: KernelSpec = KernelSpec {
+    name: "face_warp_f64",
+    entry_point: "face_warp_f64",
+    shader: &WARP_F64,
+    constants: &[],
+    bindings: &[(0, Uniform), (7, Read), (6, ReadWrite)],
+    workgroup_size: [1, 1, 1],
+    params_bytes: bytes(size_of::<WarpParams>()),
+};
+/// cv2.warpPerspective with double-precision positions (Face Mesh's input).
+pub static WARP_PERSPECTIVE_U8_F64: KernelSpec = KernelSpec {
+    name: "warp_perspective_u8_f64",
+    entry_point: "warp_perspective_u8_f64",
+    shader: &WARP_F64,
+    constants: &[],
+    bindings: &[(0, Uniform), (1, Read), (3, Read), (6, ReadWrite), (4, ReadWrite)],
+    workgroup_size: LINEAR,
+    params_bytes: bytes(size_of::<WarpParams>()),
+};
+/// BlazeFace's anchors decoded, thresholded and suppressed (one workgroup).
+pub static DETECT_FACES: KernelSpec = KernelSpec {
+    name: "detect_faces",
+    entry_point: "detect_faces",
+    shader: &DETECT,
+    constants: &[],
+    bindings: &[(0, Uniform), (1, Read), (2, Read), (3, Read), (4, Read), (5, ReadWrite), (6, ReadWrite)],
+    workgroup_size: [256, 1, 1],
+    params_bytes: bytes(size_of::<DetectParams>()),
+};
+/// The Face Mesh ROI, the MiniFASNet box and its crops (one invocation).
+pub static FACE_REGIONS: KernelSpec = KernelSpec {
+    name: "face_regions",
+    entry_point: "face_regions",
+    shader: &ROI,
+    constants: &[],
+    bindings: &[(0, Uniform), (1, Read), (3, ReadWrite), (4, ReadWrite), (5, ReadWrite)],
+    workgroup_size: [1, 1, 1],
+    params_bytes: bytes(size_of::<RegionParams>()),
+};
+/// Face Mesh's landmarks from crop to image pixels.
+pub static PROJECT_LANDMARKS: KernelSpec = KernelSpec {
+    name: "project_landmarks",
+    entry_point: "project_landmarks",
+    shader: &ROI,
+    constants: &[],
+    bindings: &[(0, Uniform), (2, Read), (5, ReadWrite)],
+    workgroup_size: LINEAR,
+    params_bytes: bytes(size_of::<RegionParams>()),
+};
+
+/// Every kernel of the engine.
+pub static KERNELS: &[Kernel] =
+    &[&WARP_AFFINE_U8, &RESIZE_LINEAR_U8, &FACE_QUALITY, &FACE_WARP_F64, &WARP_PERSPECTIVE_U8_F64, &DETECT_FACES, &FACE_REGIONS, &PROJECT_LANDMARKS];

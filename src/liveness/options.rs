@@ -1,0 +1,82 @@
+//! How a session decides: its mode, the rules of each cue and its limits.
+
+use std::time::Duration;
+
+use crate::liveness::challenge::Challenge;
+use crate::liveness::fusion::FusionRule;
+use crate::liveness::quality::QualityLimits;
+
+/// Whether a session asks the person to do anything.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// MiniFASNet fusion and the geometry cue only; the person just looks at the camera.
+    Passive,
+    /// Also a random sequence of challenges, met in order within the time limit.
+    Active,
+}
+
+/// When the flatness cue decides. Chosen on synthetic faces (tests/session.rs: the
+/// canonical face mesh turned as a head, and the same mesh as a flat photo moved and
+/// tilted, landmark noise 0.25-1 px at a 60-px eye distance): a pair of frames counts only
+/// once the face's shape changed clearly (a head turned by about 10 degrees, a photo tilted
+/// by about 20), and only on faces large enough that landmark noise is a small part of the
+/// eye distance. Below that the cue says nothing.
+#[derive(Clone, Copy, Debug)]
+pub struct FlatnessRule {
+    /// Smallest eye distance (px) the cue works on.
+    pub min_interocular: f32,
+    /// Shape change (geometry::shape_change) a pair of frames needs before it counts.
+    pub min_shape_change: f32,
+    /// Pairs needed before the cue decides.
+    pub min_pairs: usize,
+    /// Median nose parallax at or below this: a plane (spoof).
+    pub flat_below: f32,
+    /// At or above this: a head.
+    pub head_above: f32,
+}
+
+impl Default for FlatnessRule {
+    fn default() -> Self {
+        FlatnessRule { min_interocular: 30.0, min_shape_change: 0.05, min_pairs: 5, flat_below: 0.05, head_above: 0.1 }
+    }
+}
+
+/// How a session decides.
+#[derive(Clone, Debug)]
+pub struct SessionOptions {
+    /// Passive or active.
+    pub mode: Mode,
+    /// How MiniFASNet's per-frame scores are fused.
+    pub fusion: FusionRule,
+    /// Which frames count.
+    pub quality: QualityLimits,
+    /// When the flatness cue decides.
+    pub flatness: FlatnessRule,
+    /// The session gives up (inconclusive) after this long.
+    pub time_limit: Duration,
+    /// Or after this many frames.
+    pub max_frames: usize,
+    /// Active mode: the challenges to ask for; None draws 2 or 3 at random (the default).
+    pub challenges: Option<Vec<Challenge>>,
+}
+
+impl SessionOptions {
+    /// Passive mode with the documented defaults: 10 s, 300 frames.
+    pub fn passive() -> Self {
+        SessionOptions {
+            mode: Mode::Passive,
+            fusion: FusionRule::default(),
+            quality: QualityLimits::default(),
+            flatness: FlatnessRule::default(),
+            time_limit: Duration::from_secs(10),
+            max_frames: 300,
+            challenges: None,
+        }
+    }
+
+    /// Active mode: also 2 or 3 random challenges, 20 s.
+    pub fn active() -> Self {
+        SessionOptions { mode: Mode::Active, time_limit: Duration::from_secs(20), ..SessionOptions::passive() }
+    }
+}
+

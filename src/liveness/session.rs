@@ -1,0 +1,323 @@
+//! A session: frames in, one verdict out. Each frame's report goes through the quality
+//! gates; accepted frames feed the cues and the fusion; [`Session::decide`] applies the
+//! rules in the order the README states them.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use crate::engine::{Engine, FaceBox, Report};
+use crate::error::{Error, Result};
+use crate::frame::Frame;
+use crate::liveness::challenge::{self, Challenge};
+use crate::liveness::cues::BlinkCounter;
+use crate::liveness::failures::{FailureGuard, FailureLimit};
+use crate::liveness::fusion::{self, Decision};
+use crate::liveness::options::{Mode, SessionOptions};
+use crate::liveness::quality::{self, Observation, Rejection};
+use crate::liveness::verdict::{Cues, Verdict, VerdictKind};
+use crate::liveness::{geometry, landmarks};
+
+/// Starts sessions on one engine and refuses new ones for a while after repeated failures
+/// ([`FailureLimit`]): the session side of a terminal.
+///
+/// ```no_run
+/// use liveshade::{Engine, EngineOptions, SessionOptions, Sessions};
+/// let engine = Engine::new(EngineOptions::default())?;
+/// let sessions = Sessions::new(&engine);
+/// let mut session = sessions.start(SessionOptions::passive())?;
+/// # let frames: Vec<liveshade::DecodedImage> = Vec::new();
+/// for image in &frames {
+///     if let Some(verdict) = session.push(&image.frame()?)? {
+///         println!("{}: {:?}", verdict.kind.as_str(), verdict.reasons);
+///         break;
+///     }
+/// }
+/// # Ok::<(), liveshade::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Sessions<'e> {
+    engine: &'e Engine,
+    failures: FailureGuard,
+}
+
+impl<'e> Sessions<'e> {
+    /// Sessions on `engine` with the default failure limit (5 failures in 5 minutes, then
+    /// 5 minutes' refusal).
+    pub fn new(engine: &'e Engine) -> Self {
+        Sessions::with_limit(engine, FailureLimit::default())
+    }
+
+    /// Sessions on `engine` with `limit`.
+    pub fn with_limit(engine: &'e Engine, limit: FailureLimit) -> Self {
+        Sessions { engine, failures: FailureGuard::new(limit) }
+    }
+
+    /// Starts a session, unless too many sessions failed recently ([`Error::CoolingDown`]).
+    pub fn start(&self, options: SessionOptions) -> Result<Session<'e>> {
+        self.failures.admit()?;
+        Session::start(Some(self.engine), Some(self.failures.clone()), options)
+    }
+
+    /// The engine the sessions check frames on.
+    pub fn engine(&self) -> &'e Engine {
+        self.engine
+    }
+}
+
+/// A liveness session over a stream of frames.
+pub struct Session<'e> {
+    engine: Option<&'e Engine>,
+    /// Where the session's end is recorded (sessions started through [`Sessions`]).
+    failures: Option<FailureGuard>,
+    options: SessionOptions,
+    started: Instant,
+    challenges: Vec<Challenge>,
+    next_challenge: usize,
+    accepted: Vec<Observation>,
+    scores: Vec<f32>,
+    rejected: BTreeMap<Rejection, usize>,
+    blinks: BlinkCounter,
+    parallax: Vec<f32>,
+    cues: Cues,
+    frames: usize,
+    last_t: f64,
+    last_face: bool,
+    last_box: Option<FaceBox>,
+    done: Option<Verdict>,
+}
+
+impl<'e> Session<'e> {
+    /// A session fed with reports (recorded, or from the caller's own engine calls):
+    /// no GPU needed.
+    pub fn from_reports(options: SessionOptions) -> Result<Session<'static>> {
+        Session::start(None, None, options)
+    }
+
+    fn start(engine: Option<&'e Engine>, failures: Option<FailureGuard>, options: SessionOptions) -> Result<Session<'e>> {
+        let challenges = match (options.mode, &options.challenges) {
+            (Mode::Passive, _) => Vec::new(),
+            (Mode::Active, Some(fixed)) => fixed.clone(),
+            (Mode::Active, None) => challenge::random_sequence().map_err(|e| Error::Random { reason: e.to_string() })?,
+        };
+        let cues = Cues { challenges: challenges.iter().map(|c| (*c, false)).collect(), ..Cues::default() };
+        Ok(Session {
+            engine,
+            failures,
+            options,
+            started: Instant::now(),
+            challenges,
+            next_challenge: 0,
+            accepted: Vec::new(),
+            scores: Vec::new(),
+            rejected: BTreeMap::new(),
+            blinks: BlinkCounter::default(),
+            parallax: Vec::new(),
+            cues,
+            frames: 0,
+            last_t: 0.0,
+            last_face: false,
+            last_box: None,
+            done: None,
+        })
+    }
+
+    /// The challenges the person must perform, in order (empty in passive mode).
+    pub fn challenges(&self) -> &[Challenge] {
+        &self.challenges
+    }
+
+    /// The challenge now expected, if any.
+    pub fn current_challenge(&self) -> Option<Challenge> {
+        self.challenges.get(self.next_challenge).copied()
+    }
+
+    /// Frames seen so far.
+    pub fn frames(&self) -> usize {
+        self.frames
+    }
+
+    /// Checks a frame now (time from the session's start) and returns the verdict once
+    /// there is one.
+    pub fn push(&mut self, frame: &Frame<'_>) -> Result<Option<Verdict>> {
+        let t = self.started.elapsed().as_secs_f64();
+        self.push_at(frame, t)
+    }
+
+    /// As [`Session::push`], with the frame's capture time in seconds (recorded frames).
+    pub fn push_at(&mut self, frame: &Frame<'_>, t: f64) -> Result<Option<Verdict>> {
+        let engine = self.engine.ok_or(Error::NoEngine)?;
+        if self.done.is_some() {
+            return Ok(self.done.clone());
+        }
+        let report = engine.check_with_landmarks(frame)?;
+        Ok(self.push_report(&report, t))
+    }
+
+    /// Feeds one frame's report (it needs the best face's landmarks).
+    pub fn push_report(&mut self, report: &Report, t: f64) -> Option<Verdict> {
+        if let Some(done) = &self.done {
+            return Some(done.clone());
+        }
+        self.frames += 1;
+        self.last_t = t;
+        self.last_face = !report.faces.is_empty();
+        self.last_box = report.faces.first().map(|f| f.face_box);
+        let turning = matches!(self.current_challenge(), Some(Challenge::TurnLeft | Challenge::TurnRight));
+        match quality::assess(report, t, &self.options.quality, self.accepted.last(), turning) {
+            Ok(observation) => self.accept(observation),
+            Err(reason) => *self.rejected.entry(reason).or_default() += 1,
+        }
+        let verdict = self.decide(false);
+        if verdict.is_some() {
+            self.done = verdict.clone();
+            if let Some(v) = &verdict {
+                self.record_end(v.kind);
+            }
+        }
+        verdict
+    }
+
+    fn accept(&mut self, o: Observation) {
+        let blinked = self.blinks.push(o.t, landmarks::eye_openness(&o.landmarks));
+        self.cues.blinks = self.blinks.blinks;
+        let mouth = landmarks::mouth_openness(&o.landmarks);
+        self.cues.max_mouth_openness = self.cues.max_mouth_openness.max(mouth);
+        self.cues.max_yaw = if self.accepted.is_empty() { o.pose.yaw } else { self.cues.max_yaw.max(o.pose.yaw) };
+        self.cues.min_yaw = if self.accepted.is_empty() { o.pose.yaw } else { self.cues.min_yaw.min(o.pose.yaw) };
+        let rule = self.options.flatness;
+        if let Some(reference) = self.accepted.first().filter(|r| r.interocular.min(o.interocular) >= rule.min_interocular) {
+            if geometry::shape_change(&reference.landmarks, &o.landmarks) >= rule.min_shape_change {
+                if let Some(p) = geometry::nose_parallax(&reference.landmarks, &o.landmarks) {
+                    self.parallax.push(p);
+                }
+            }
+        }
+        if let Some(challenge) = self.current_challenge() {
+            if challenge.met(&o.landmarks, blinked) {
+                self.cues.challenges[self.next_challenge].1 = true;
+                self.next_challenge += 1;
+            }
+        }
+        // Frames that perform a challenge (turned head, closed eyes, open mouth) are kept
+        // for the cues but MiniFASNet only scores near-frontal, open-eyed frames.
+        if o.pose.yaw.abs() <= self.options.quality.max_pose_degrees {
+            self.scores.push(o.live);
+        }
+        self.accepted.push(o);
+    }
+
+    fn flatness(&mut self) -> Option<f32> {
+        let rule = self.options.flatness;
+        self.cues.motion_pairs = self.parallax.len();
+        if self.parallax.len() < rule.min_pairs {
+            return None;
+        }
+        let mut sorted = self.parallax.clone();
+        sorted.sort_by(f32::total_cmp);
+        Some(sorted[sorted.len() / 2])
+    }
+
+    fn decide(&mut self, finish: bool) -> Option<Verdict> {
+        let (decision, score) = fusion::decide(&self.scores, &self.options.fusion);
+        let flatness = self.flatness();
+        self.cues.flatness = flatness;
+        let rule = self.options.flatness;
+        let out_of_time = self.last_t >= self.options.time_limit.as_secs_f64() || self.frames >= self.options.max_frames;
+        let finish = finish || out_of_time;
+        let challenges_done = self.next_challenge >= self.challenges.len();
+        let mut reasons = Vec::new();
+        let kind = if flatness.is_some_and(|f| f <= rule.flat_below) {
+            reasons.push(format!("flat: over {} frame pairs with motion the nose moved with the plane of the face (parallax {:.3} <= {:.3})", self.parallax.len(), flatness.unwrap_or(0.0), rule.flat_below));
+            Some(VerdictKind::Spoof)
+        } else if decision == Decision::Spoof {
+            reasons.push(format!("passive: MiniFASNet's fused live probability {score:.3} <= {:.2} over {} frames", self.options.fusion.spoof_threshold, self.scores.len()));
+            Some(VerdictKind::Spoof)
+        } else if decision == Decision::Live && challenges_done {
+            reasons.push(format!("passive: MiniFASNet's fused live probability {score:.3} >= {:.2} over {} frames", self.options.fusion.live_threshold, self.scores.len()));
+            if !self.challenges.is_empty() {
+                reasons.push(format!("active: {} challenges met in order", self.challenges.len()));
+            }
+            if flatness.is_some_and(|f| f >= rule.head_above) {
+                reasons.push(format!("geometry: the nose moved out of the face's plane (parallax {:.3})", flatness.unwrap_or(0.0)));
+            }
+            Some(VerdictKind::Live)
+        } else if finish {
+            if !challenges_done {
+                let missing: Vec<&str> = self.challenges[self.next_challenge..].iter().map(|c| c.as_str()).collect();
+                reasons.push(format!("active: challenges not met in time: {}", missing.join(", ")));
+            }
+            if decision == Decision::Undecided {
+                reasons.push(format!(
+                    "passive: fused live probability {score:.3} over {} accepted frames is not decisive (needs {} frames and >= {:.2} or <= {:.2})",
+                    self.scores.len(),
+                    self.options.fusion.min_frames,
+                    self.options.fusion.live_threshold,
+                    self.options.fusion.spoof_threshold
+                ));
+            }
+            Some(VerdictKind::Inconclusive)
+        } else {
+            None
+        };
+        kind.map(|kind| {
+            if let Some((reason, count)) = self.rejected.iter().max_by_key(|(_, c)| **c) {
+                reasons.push(format!("{} of {} frames rejected, most for {}: {count}", self.rejected.values().sum::<usize>(), self.frames, reason.as_str()));
+            }
+            Verdict {
+                kind,
+                score,
+                frames_accepted: self.accepted.len(),
+                frames_rejected: self.rejected.values().sum(),
+                rejections: self.rejected.iter().map(|(r, c)| (r.as_str(), *c)).collect(),
+                cues: self.cues.clone(),
+                reasons,
+            }
+        })
+    }
+
+    fn record_end(&self, kind: VerdictKind) {
+        if let Some(failures) = &self.failures {
+            failures.record(kind);
+        }
+    }
+
+    /// Whether the last frame pushed showed a face.
+    pub fn last_frame_had_face(&self) -> bool {
+        self.last_face
+    }
+
+    /// The best face's box in the last frame pushed.
+    pub fn last_face_box(&self) -> Option<FaceBox> {
+        self.last_box
+    }
+
+    /// Ends the session at once as inconclusive because of `reason` (a camera that vanished).
+    pub fn abort(&mut self, reason: &str) -> Verdict {
+        if let Some(done) = &self.done {
+            return done.clone();
+        }
+        let mut verdict = self.decide(true).unwrap_or_else(|| undecided(&self.cues));
+        verdict.kind = VerdictKind::Inconclusive;
+        verdict.reasons.insert(0, reason.to_string());
+        self.record_end(verdict.kind);
+        self.done = Some(verdict.clone());
+        verdict
+    }
+
+    /// Ends the session now (the stream ran out): the verdict, inconclusive if undecided.
+    pub fn finish(&mut self) -> Verdict {
+        if let Some(done) = &self.done {
+            return done.clone();
+        }
+        let verdict = self.decide(true).unwrap_or_else(|| undecided(&self.cues));
+        self.record_end(verdict.kind);
+        self.done = Some(verdict.clone());
+        verdict
+    }
+}
+
+/// `decide(true)` always decides; this keeps `finish` total without a panic path.
+fn undecided(cues: &Cues) -> Verdict {
+    Verdict { kind: VerdictKind::Inconclusive, score: 0.0, frames_accepted: 0, frames_rejected: 0, rejections: BTreeMap::new(), cues: cues.clone(), reasons: vec!["no decision".into()] }
+}
+
