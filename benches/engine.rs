@@ -9,7 +9,8 @@ use liveshade::{Backend, DecodedImage, Engine, EngineOptions, GpuOptions};
 
 fn engine(c: &mut Criterion) {
     let backend = Backend::from_env().expect("backend");
-    let engine = Engine::new(EngineOptions { gpu: GpuOptions { backend, ..Default::default() }, ..Default::default() }).expect("the benches need a GPU adapter");
+    let engine =
+        Engine::new(EngineOptions { gpu: GpuOptions { backend, ..Default::default() }, ..Default::default() }).expect("the benches need a GPU adapter");
     let image = DecodedImage::open(concat!(env!("CARGO_MANIFEST_DIR"), "/samples/live_T1.jpg").as_ref()).unwrap();
     let frame = image.frame().unwrap();
     eprintln!("benchmarking on {}: {} dispatches per check", engine.adapter(), engine.dispatches_per_check().expect("dispatch count"));

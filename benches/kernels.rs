@@ -59,7 +59,9 @@ fn pointwise(c: &mut Criterion) {
         let y = arena.tensor(&gpu, "output", Shape { channels: out_channels, ..shape }).unwrap();
         let weights = values((shape.channels * out_channels) as usize);
         for variant in PointwiseVariant::ALL {
-            let layer = Pointwise::new(&gpu, &Tuning::for_adapter(gpu.adapter()), shape.channels, out_channels, &weights, None, Activation::Relu).unwrap().with_variant(variant);
+            let layer = Pointwise::new(&gpu, &Tuning::for_adapter(gpu.adapter()), shape.channels, out_channels, &weights, None, Activation::Relu)
+                .unwrap()
+                .with_variant(variant);
             let dispatch = layer.bind(&gpu, &x, &y, None).unwrap();
             group.throughput(Throughput::Elements(layer.flops(shape.pixels()) * BATCH as u64));
             group.bench_with_input(BenchmarkId::new(variant.name(), name), &dispatch, |b, d| b.iter(|| run_batch(&gpu, d)));
@@ -85,7 +87,8 @@ fn depthwise(c: &mut Criterion) {
         let mut arena = BufferArena::new();
         let x = input(&gpu, &mut arena, shape);
         let y = arena.tensor(&gpu, "output", out).unwrap();
-        let layer = Depthwise::new(&gpu, shape.channels, kernel, stride, padding, &values((shape.channels * kernel * kernel) as usize), None, Activation::None).unwrap();
+        let layer = Depthwise::new(&gpu, shape.channels, kernel, stride, padding, &values((shape.channels * kernel * kernel) as usize), None, Activation::None)
+            .unwrap();
         let dispatch = layer.bind(&gpu, &x, &y, None).unwrap();
         group.throughput(Throughput::Elements(2 * out.len() * (kernel * kernel) as u64 * BATCH as u64));
         group.bench_with_input(BenchmarkId::new("depthwise", name), &dispatch, |b, d| b.iter(|| run_batch(&gpu, d)));
@@ -106,7 +109,15 @@ fn conv2d(c: &mut Criterion) {
         let mut arena = BufferArena::new();
         let x = input(&gpu, &mut arena, shape);
         let y = arena.tensor(&gpu, "output", out).unwrap();
-        let layer = Conv2d::new(&gpu, &Tuning::for_adapter(gpu.adapter()), desc, &values(desc.out_channels as usize * desc.weights_per_output()), None, Activation::Relu).unwrap();
+        let layer = Conv2d::new(
+            &gpu,
+            &Tuning::for_adapter(gpu.adapter()),
+            desc,
+            &values(desc.out_channels as usize * desc.weights_per_output()),
+            None,
+            Activation::Relu,
+        )
+        .unwrap();
         let dispatch = layer.bind(&gpu, &x, &y, None).unwrap();
         group.throughput(Throughput::Elements(2 * out.len() * desc.weights_per_output() as u64 * BATCH as u64));
         group.bench_with_input(BenchmarkId::new("general", name), &dispatch, |b, d| b.iter(|| run_batch(&gpu, d)));

@@ -26,13 +26,23 @@ fn networks(c: &mut Criterion) {
     let v2 = MiniFasNet::new(&gpu, Variant::V2, &weights(Network::MiniFasNetV2), &mut arena).unwrap();
     let v1se = MiniFasNet::new(&gpu, Variant::V1Se, &weights(Network::MiniFasNetV1Se), &mut arena).unwrap();
     // Both block forms, whatever the adapter's default.
-    let (fused, unfused) = (BuildOptions { tuning: Tuning::for_adapter(gpu.adapter()).with_fused_blocks(true), keep_taps: true }, BuildOptions { tuning: Tuning::for_adapter(gpu.adapter()).with_fused_blocks(false), keep_taps: true });
+    let (fused, unfused) = (
+        BuildOptions { tuning: Tuning::for_adapter(gpu.adapter()).with_fused_blocks(true), keep_taps: true },
+        BuildOptions { tuning: Tuning::for_adapter(gpu.adapter()).with_fused_blocks(false), keep_taps: true },
+    );
     let blazeface = BlazeFace::with_options(&gpu, &weights(Network::BlazeFace), &mut arena, fused).unwrap();
     let facemesh = FaceMesh::with_options(&gpu, &weights(Network::FaceMesh), &mut arena, fused).unwrap();
     let blazeface_unfused = BlazeFace::with_options(&gpu, &weights(Network::BlazeFace), &mut arena, unfused).unwrap();
     let facemesh_unfused = FaceMesh::with_options(&gpu, &weights(Network::FaceMesh), &mut arena, unfused).unwrap();
     let mut group = c.benchmark_group("network");
-    for (name, graph) in [("blazeface_fused", blazeface.graph()), ("blazeface_unfused", blazeface_unfused.graph()), ("facemesh_fused", facemesh.graph()), ("facemesh_unfused", facemesh_unfused.graph()), ("minifasnet_v2", v2.graph()), ("minifasnet_v1se", v1se.graph())] {
+    for (name, graph) in [
+        ("blazeface_fused", blazeface.graph()),
+        ("blazeface_unfused", blazeface_unfused.graph()),
+        ("facemesh_fused", facemesh.graph()),
+        ("facemesh_unfused", facemesh_unfused.graph()),
+        ("minifasnet_v2", v2.graph()),
+        ("minifasnet_v1se", v1se.graph()),
+    ] {
         let id = format!("{name}/{}-dispatches", graph.dispatch_count());
         group.bench_function(id, |b| b.iter(|| run(&gpu, graph)));
     }

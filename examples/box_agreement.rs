@@ -60,7 +60,11 @@ fn main() -> liveshade::Result<()> {
         let frame = image.frame()?;
         let verdict = |engine: &Engine| -> liveshade::Result<Option<String>> {
             let report = engine.check(&frame)?;
-            Ok(report.faces.first().and_then(|f| f.liveness.as_ref()).map(|l| if l.label.as_str() == "live" { "real".to_string() } else { "spoof".to_string() }))
+            Ok(report
+                .faces
+                .first()
+                .and_then(|f| f.liveness.as_ref())
+                .map(|l| if l.label.as_str() == "live" { "real".to_string() } else { "spoof".to_string() }))
         };
         let (r, m) = (verdict(&raw)?, verdict(&mapped)?);
         let counts = groups.entry(sample.group.clone()).or_default();

@@ -4,14 +4,26 @@
 
 use std::time::Instant;
 
-use liveshade::{Engine, EngineOptions, Stage};
 use liveshade::DecodedImage;
 use liveshade::gpu::{Backend, BufferArena, Gpu, GpuOptions, record_all};
+use liveshade::{Engine, EngineOptions, Stage};
 
 /// The layer kernels, whose times the network sections above break down.
 const NETWORK_KERNELS: [&str; 14] = [
-    "conv2d_dense", "conv2d_dense_wide", "conv2d_stem", "conv2d_grouped", "depthwise", "pointwise_blocked", "pointwise_wide",
-    "pointwise_tiled", "separable_block", "max_pool_2x2", "global_average_pool", "channel_scale", "dense", "softmax",
+    "conv2d_dense",
+    "conv2d_dense_wide",
+    "conv2d_stem",
+    "conv2d_grouped",
+    "depthwise",
+    "pointwise_blocked",
+    "pointwise_wide",
+    "pointwise_tiled",
+    "separable_block",
+    "max_pool_2x2",
+    "global_average_pool",
+    "channel_scale",
+    "dense",
+    "softmax",
 ];
 use liveshade::models::{BlazeFace, BuildOptions, FaceMesh, Graph, MiniFasNet, Network, Variant, Weights};
 use liveshade::nn::Tuning;
@@ -23,12 +35,7 @@ fn compare(gpu: &Gpu, name: &str, unfused: &Graph, fused: &Graph) {
         a = a.min(fastest_ms(gpu, |e| record_all(e, unfused.dispatches_iter())));
         b = b.min(fastest_ms(gpu, |e| record_all(e, fused.dispatches_iter())));
     }
-    println!(
-        "{name}: unfused {} dispatches {a:.2} ms, fused blocks {} dispatches {b:.2} ms ({:.2}x)",
-        unfused.dispatch_count(),
-        fused.dispatch_count(),
-        a / b
-    );
+    println!("{name}: unfused {} dispatches {a:.2} ms, fused blocks {} dispatches {b:.2} ms ({:.2}x)", unfused.dispatch_count(), fused.dispatch_count(), a / b);
 }
 
 fn fastest_ms(gpu: &Gpu, run: impl Fn(&mut wgpu::CommandEncoder)) -> f64 {
@@ -65,7 +72,10 @@ fn profile(gpu: &Gpu, name: &str, graph: &Graph) {
     for (d, (ms, _)) in graph.dispatches_iter().zip(rows.iter()) {
         let name = d.kernel().name;
         match by_kernel.iter_mut().find(|k| k.0 == name) {
-            Some(k) => { k.1 += ms; k.2 += 1; }
+            Some(k) => {
+                k.1 += ms;
+                k.2 += 1;
+            }
             None => by_kernel.push((name, *ms, 1)),
         }
     }
@@ -90,7 +100,10 @@ fn main() -> liveshade::Result<()> {
     for (name, graph) in [("blazeface", blazeface.graph()), ("facemesh", facemesh.graph()), ("minifasnet_v2", v2.graph()), ("minifasnet_v1se", v1se.graph())] {
         profile(&gpu, name, graph);
     }
-    let (unfused, fused) = (BuildOptions { tuning: Tuning::for_adapter(gpu.adapter()).with_fused_blocks(false), keep_taps: false }, BuildOptions { tuning: Tuning::for_adapter(gpu.adapter()).with_fused_blocks(true), keep_taps: false });
+    let (unfused, fused) = (
+        BuildOptions { tuning: Tuning::for_adapter(gpu.adapter()).with_fused_blocks(false), keep_taps: false },
+        BuildOptions { tuning: Tuning::for_adapter(gpu.adapter()).with_fused_blocks(true), keep_taps: false },
+    );
     let weights = Weights::bundled(Network::BlazeFace)?;
     let (a, b) = (BlazeFace::with_options(&gpu, &weights, &mut arena, unfused)?, BlazeFace::with_options(&gpu, &weights, &mut arena, fused)?);
     compare(&gpu, "blazeface", a.graph(), b.graph());

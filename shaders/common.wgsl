@@ -1,19 +1,20 @@
-// Shared by every kernel family: the loader in src/gpu/pipelines.rs prepends this file to
-// each family's source, so the activation codes and the epilogue are defined once.
+// Shared by every kernel family: the kernel tables (src/nn/kernels.rs, src/engine/kernels.rs)
+// prepend this file to each family's source, so the activation codes and the epilogue are
+// defined once.
 //
 // Activation layout (every family): NHWC, the channel axis padded to a multiple of 4 and
 // read as vec4<f32>. Padding lanes are always stored as 0 (see `finish`), so a reader can
 // treat them as real zero channels (BlazeFace's channel-padded residuals rely on it).
 
-// Activation codes: src/nn/activation.rs, `Activation::code` (same numbers).
+// Activation codes: src/nn/layer.rs, `Activation::code` (same numbers).
 const ACTIVATION_NONE: u32 = 0u;
 const ACTIVATION_RELU: u32 = 1u;
 const ACTIVATION_RELU6: u32 = 2u;
 const ACTIVATION_PRELU: u32 = 3u;
 const ACTIVATION_SIGMOID: u32 = 4u;
 
-// Invocations per workgroup of the one-dimensional kernels; src/gpu/pipelines.rs
-// `LINEAR_WORKGROUP_SIZE` sizes their dispatch grids with the same number.
+// Invocations per workgroup of the one-dimensional kernels: the `workgroup_size` of their
+// entries in the kernel tables, which tests/shaders.rs holds against each entry point.
 const LINEAR_WORKGROUP: u32 = 64u;
 
 // Dispatch grids are two-dimensional when one dimension would exceed the device's
@@ -32,7 +33,7 @@ fn activate(v: vec4<f32>, kind: u32, slope: vec4<f32>) -> vec4<f32> {
     }
 }
 
-// The per-channel parameter buffer (src/nn/layer.rs `ChannelParams`): bias for
+// The per-channel parameter buffer (src/nn/layer.rs `channel_params`): bias for
 // channel groups [0, n), then PReLU slopes for [n, 2n), n = slope_base(channels).
 fn slope_base(channels: u32) -> u32 {
     return ((channels + 7u) / 8u) * 2u;

@@ -7,7 +7,7 @@
 //   letterbox: relative image coordinates.
 // One workgroup: every invocation decodes anchors, invocation 0 sorts and suppresses
 // (a face gives 7-10 candidates; the sequential loop keeps MediaPipe's summation order).
-// Launcher: src/engine/postprocess.rs; `DetectParams` there has the same field order.
+// Launcher: src/engine/detect.rs; `DetectParams` there has the same field order.
 
 const ANCHORS: u32 = 896u;
 const MIN_SCORE: f32 = 0.5;             // face_detection_short_range.pbtxt, min_score_thresh
@@ -31,7 +31,8 @@ struct DetectParams {
 @group(0) @binding(5) var<storage, read_write> decoded: array<f32>;
 // [count, 0, 0, 0], then MAX_DETECTIONS records of DETECTION_STRIDE floats:
 // [score, xmin, ymin, width, height, kp0x, kp0y, ..., kp5x, kp5y, anchors blended, 0, 0]
-// in coordinates relative to the image (MediaPipe's RELATIVE_BOUNDING_BOX).
+// in coordinates relative to the image (MediaPipe's RELATIVE_BOUNDING_BOX); `Detections` in
+// src/engine/readback.rs.
 @group(0) @binding(6) var<storage, read_write> detections: array<f32>;
 
 var<workgroup> candidates: array<u32, ANCHORS>;

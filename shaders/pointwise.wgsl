@@ -1,7 +1,7 @@
 // Pointwise (1x1, stride 1) convolution as a matrix multiply, NHWC:
 // output[pixel][co] = sum_ci input[pixel][ci] * weights[ci][co].
-// Four variants of the same product, chosen per adapter (src/nn/pointwise.rs,
-// `PointwiseVariant`; measurements in shared/PERF_NOTES.md and BENCHMARKS.md):
+// Four variants of the same product, chosen per adapter (src/nn/tuning.rs, `Tuning`, and
+// src/nn/pointwise.rs, `PointwiseVariant`; measurements in shared/PERF_NOTES.md and BENCHMARKS.md):
 //   pointwise_naive    one output value per invocation: the baseline.
 //   pointwise_blocked  8 pixels x 8 output channels per invocation in named registers,
 //                      vec4 loads; the fastest on CPU adapters (lavapipe: ~10x the naive).

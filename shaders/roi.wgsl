@@ -7,7 +7,7 @@
 //   project_landmarks  Face Mesh's 468 (x, y, z) from crop pixels to image pixels
 //                      (TensorsToLandmarks + LandmarkProjection).
 // Formulas: shared/golden/README.md sections 4-5, shared/golden/BOX_CALIBRATION.md.
-// Launcher: src/engine/postprocess.rs; `RegionParams` there has the same field order.
+// Launcher: src/engine/detect.rs; `RegionParams` there has the same field order.
 
 const PI: f32 = 3.14159265358979;
 const ROI_SCALE: f32 = 1.5;                 // face_detection_front_detection_to_roi.pbtxt, scale_x/y
@@ -27,9 +27,10 @@ struct RegionParams {
 // Warp records (warp.wgsl): 0 = letterbox (written by the CPU), 1 = Face Mesh.
 @group(0) @binding(3) var<storage, read_write> transforms: array<f32>;
 // Crop records (warp.wgsl): 0 = MiniFASNetV2, 1 = MiniFASNetV1SE; then the face box
-// [x, y, w, h] (ints) at 16..19.
+// [x, y, w, h] (ints) at 16..19 (`Crops` in src/engine/readback.rs).
 @group(0) @binding(4) var<storage, read_write> crops: array<i32>;
-// [cx, cy, w, h (pixels), rotation (rad), valid, 0, 0], then 468 x (x, y, z) pixels.
+// [cx, cy, w, h (pixels), rotation (rad), valid, 0, 0], then 468 x (x, y, z) pixels
+// (`FaceRegion` in src/engine/readback.rs).
 @group(0) @binding(5) var<storage, read_write> regions: array<f32>;
 
 fn normalize_radians(angle: f32) -> f32 {

@@ -10,7 +10,7 @@
 // The frame is the caller's bytes as uploaded, read through shaders/frame.wgsl (prepended); the
 // u8 -> float conversion goes through a 256-entry table built on the CPU with the reference
 // pipeline's exact float arithmetic (no FMA contraction can change a value).
-// Launcher: src/engine/preprocess.rs; `WarpParams` there has the same field order.
+// Launcher: src/engine/resample.rs; `WarpParams` there has the same field order.
 
 struct WarpParams {
     frame_w: u32, frame_h: u32, frame_stride: u32, frame_format: u32,
@@ -126,7 +126,8 @@ fn resize_linear_u8(@builtin(global_invocation_id) id: vec3<u32>,
 //               contrast: scale and exposure free, low when the face is out of focus
 //   background  mean luma around the face (backlight: much brighter than the face)
 @group(0) @binding(8) var<storage, read> quality_detections: array<f32>;   // detect.wgsl layout
-// [brightness, contrast, sharpness, background, valid, 0, 0, 0]
+// [brightness, contrast, sharpness, background, valid, 0, 0, 0] (`Quality` in
+// src/engine/readback.rs)
 @group(0) @binding(9) var<storage, read_write> quality: array<f32>;
 
 const QUALITY_GRID: u32 = 32u;

@@ -9,7 +9,7 @@
 // reproduces OpenCV's positions and so its bytes.
 //   face_warp_f64             the inverse map, from the ROI in `regions` (roi.wgsl)
 //   warp_perspective_u8_f64   the warp itself (warp_affine_u8 with double positions)
-// Launcher: src/engine/mod.rs.
+// Launcher: src/engine/resample.rs (the warp) and src/engine/detect.rs (the map).
 
 // [M00, M01, M02, M10, M11, M12, M20, M21, M22, valid]: tensor pixel -> image pixel.
 @group(0) @binding(6) var<storage, read_write> transform64: array<f64, 10>;

@@ -62,9 +62,7 @@ pub fn list_cameras() -> Result<Vec<CameraDescription>> {
             let index = info.index().as_index().unwrap_or(i as u32);
             let modes = nokhwa::Camera::new(info.index().clone(), RequestedFormat::new::<RgbFormat>(RequestedFormatType::None))
                 .and_then(|mut camera| camera.compatible_camera_formats())
-                .map(|formats| {
-                    formats.iter().map(|f| (f.resolution().width(), f.resolution().height(), f.format().to_string(), f.frame_rate())).collect()
-                })
+                .map(|formats| formats.iter().map(|f| (f.resolution().width(), f.resolution().height(), f.format().to_string(), f.frame_rate())).collect())
                 .unwrap_or_default();
             CameraDescription { index, name: info.human_name(), modes }
         })
@@ -88,7 +86,9 @@ impl Camera {
         };
         let mut camera = nokhwa::Camera::new(CameraIndex::Index(index), RequestedFormat::new::<RgbFormat>(request)).map_err(camera_error)?;
         let formats = camera.compatible_camera_formats().map_err(camera_error)?;
-        let raw = formats.iter().find(|f| matches!(f.format(), FrameFormat::YUYV | FrameFormat::NV12) && mode.is_none_or(|(w, h, _)| f.resolution() == Resolution::new(w, h)));
+        let raw = formats
+            .iter()
+            .find(|f| matches!(f.format(), FrameFormat::YUYV | FrameFormat::NV12) && mode.is_none_or(|(w, h, _)| f.resolution() == Resolution::new(w, h)));
         if let Some(format) = raw.or_else(|| formats.first()) {
             camera.set_camera_requset(RequestedFormat::new::<RgbFormat>(RequestedFormatType::Exact(*format))).map_err(camera_error)?;
         }
@@ -116,7 +116,14 @@ impl FrameSource for Camera {
             FrameFormat::RAWRGB => raw(PixelFormat::Rgb8),
             FrameFormat::MJPEG => {
                 let image = DecodedImage::from_encoded(buffer.buffer())?;
-                SourceFrame { width: image.width(), height: image.height(), stride: image.width() * 3, format: PixelFormat::Rgb8, bytes: Zeroizing::new(image.rgb().to_vec()), timestamp }
+                SourceFrame {
+                    width: image.width(),
+                    height: image.height(),
+                    stride: image.width() * 3,
+                    format: PixelFormat::Rgb8,
+                    bytes: Zeroizing::new(image.rgb().to_vec()),
+                    timestamp,
+                }
             }
             other => return Err(camera_error(format!("unsupported camera format {other}"))),
         }))

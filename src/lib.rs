@@ -95,14 +95,14 @@ internal_mod!(
     /// The four networks built from weights/.
     models
 );
-mod engine;
-mod liveness;
-mod source;
-mod watch;
 #[cfg(feature = "camera")]
 pub mod camera;
+mod engine;
+mod liveness;
 #[cfg(feature = "window")]
 pub mod preview;
+mod source;
+mod watch;
 
 pub use engine::{CheckVerdict, Engine, EngineOptions, Face, FaceBox, FaceQuality, Label, Liveness, Pipelined, Report, Stage, Timings};
 pub use error::{Error, Result};
@@ -113,7 +113,7 @@ pub use liveness::{
     VerdictKind,
 };
 pub use source::{FolderSource, FrameSource, SourceFrame};
-pub use watch::{Step, WatchEvent, Watcher, watch};
+pub use watch::{Status, Step, StepError, WatchEvent, Watcher, watch};
 
 /// The engine's internals for benches, tools and tests: the resamplers run on their own,
 /// the session's measurements. Not the product API.

@@ -12,11 +12,11 @@ use winit::event_loop::{ActiveEventLoop, ControlFlow, EventLoop};
 use winit::window::{Window, WindowId};
 
 use crate::engine::Engine;
-use crate::error::{Error, Result};
 use crate::engine::kernels::FRAME_WGSL;
+use crate::error::{Error, Result};
 use crate::liveness::{Challenge, SessionOptions, Sessions, VerdictKind};
 use crate::source::FrameSource;
-use crate::watch::{Step, WatchEvent, Watcher};
+use crate::watch::{Step, StepError, WatchEvent, Watcher};
 
 /// The preview's WGSL: shaders/frame.wgsl (frame access, shared with the resamplers)
 /// followed by shaders/preview.wgsl. `tests/shaders.rs` validates it.
@@ -61,7 +61,13 @@ impl Renderer {
         let surface = gpu.create_surface(window.clone())?;
         let caps = gpu.surface_capabilities(&surface);
         // A linear format shows the frame's bytes as they are.
-        let format = caps.formats.iter().copied().find(|f| !f.is_srgb()).or(caps.formats.first().copied()).ok_or_else(|| window_error("the adapter cannot present to this window"))?;
+        let format = caps
+            .formats
+            .iter()
+            .copied()
+            .find(|f| !f.is_srgb())
+            .or(caps.formats.first().copied())
+            .ok_or_else(|| window_error("the adapter cannot present to this window"))?;
         let size = window.inner_size();
         let config = wgpu::SurfaceConfiguration {
             usage: wgpu::TextureUsages::RENDER_ATTACHMENT,
@@ -82,10 +88,14 @@ impl Renderer {
             label: Some("preview"),
             entries: &[
                 entry(0, wgpu::BindingType::Buffer { ty: wgpu::BufferBindingType::Uniform, has_dynamic_offset: false, min_binding_size: None }),
-                entry(1, wgpu::BindingType::Buffer { ty: wgpu::BufferBindingType::Storage { read_only: true }, has_dynamic_offset: false, min_binding_size: None }),
+                entry(
+                    1,
+                    wgpu::BindingType::Buffer { ty: wgpu::BufferBindingType::Storage { read_only: true }, has_dynamic_offset: false, min_binding_size: None },
+                ),
             ],
         });
-        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor { label: Some("preview"), bind_group_layouts: &[Some(&layout)], immediate_size: 0 });
+        let pipeline_layout =
+            device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor { label: Some("preview"), bind_group_layouts: &[Some(&layout)], immediate_size: 0 });
         let pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
             label: Some("preview"),
             layout: Some(&pipeline_layout),
@@ -185,7 +195,10 @@ fn bind(device: &wgpu::Device, layout: &wgpu::BindGroupLayout, params: &wgpu::Bu
     device.create_bind_group(&wgpu::BindGroupDescriptor {
         label: Some("preview"),
         layout,
-        entries: &[wgpu::BindGroupEntry { binding: 0, resource: params.as_entire_binding() }, wgpu::BindGroupEntry { binding: 1, resource: frame.as_entire_binding() }],
+        entries: &[
+            wgpu::BindGroupEntry { binding: 0, resource: params.as_entire_binding() },
+            wgpu::BindGroupEntry { binding: 1, resource: frame.as_entire_binding() },
+        ],
     })
 }
 
@@ -245,7 +258,8 @@ impl<F: FnMut(WatchEvent<'_>)> App<'_, F> {
                 self.ended = true;
                 eprintln!("preview: the source ended");
             }
-            Err((error, verdict)) => {
+            Err(failed) => {
+                let StepError { error, verdict } = *failed;
                 if let Some(verdict) = verdict {
                     (self.on_event)(WatchEvent::Verdict(&verdict));
                 }
@@ -323,7 +337,13 @@ impl<F: FnMut(WatchEvent<'_>)> ApplicationHandler for App<'_, F> {
 
 /// Runs the watch loop in a preview window until the window is closed (or, with
 /// `close_when_done`, until the source ends and its last frame is drawn).
-pub fn run(sessions: &Sessions<'_>, source: Box<dyn FrameSource>, options: SessionOptions, close_when_done: bool, on_event: impl FnMut(WatchEvent<'_>)) -> Result<()> {
+pub fn run(
+    sessions: &Sessions<'_>,
+    source: Box<dyn FrameSource>,
+    options: SessionOptions,
+    close_when_done: bool,
+    on_event: impl FnMut(WatchEvent<'_>),
+) -> Result<()> {
     let event_loop = EventLoop::new().map_err(window_error)?;
     event_loop.set_control_flow(ControlFlow::Poll);
     let mut app = App {
@@ -331,7 +351,17 @@ pub fn run(sessions: &Sessions<'_>, source: Box<dyn FrameSource>, options: Sessi
         watcher: Watcher::new(sessions, options),
         source,
         renderer: None,
-        params: PreviewParams { frame_w: 1, frame_h: 1, frame_stride: 4, frame_format: 0, window_w: 1, window_h: 1, state: 4, challenge: 0, face_box: [0.0, 0.0, -1.0, -1.0] },
+        params: PreviewParams {
+            frame_w: 1,
+            frame_h: 1,
+            frame_stride: 4,
+            frame_format: 0,
+            window_w: 1,
+            window_h: 1,
+            state: 4,
+            challenge: 0,
+            face_box: [0.0, 0.0, -1.0, -1.0],
+        },
         on_event,
         ended: false,
         close_when_done,

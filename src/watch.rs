@@ -48,6 +48,22 @@ pub enum Step {
     End(Option<Verdict>),
 }
 
+/// A step that failed: the error, and the verdict it ended the running session with (a
+/// source that failed ends it as inconclusive).
+#[derive(Debug)]
+pub struct StepError {
+    /// What failed.
+    pub error: crate::Error,
+    /// The running session's verdict, if the failure ended one.
+    pub verdict: Option<Verdict>,
+}
+
+impl StepError {
+    fn alone(error: crate::Error) -> Box<StepError> {
+        Box::new(StepError { error, verdict: None })
+    }
+}
+
 /// Sessions back to back over a source, one frame per [`Watcher::step`].
 pub struct Watcher<'e> {
     sessions: Sessions<'e>,
@@ -70,9 +86,9 @@ impl<'e> Watcher<'e> {
 
     /// Reads and checks one frame. A source error (a camera that vanished) ends the running
     /// session as inconclusive and is returned with that verdict.
-    pub fn step(&mut self, source: &mut dyn FrameSource) -> std::result::Result<Step, (crate::Error, Option<Verdict>)> {
+    pub fn step(&mut self, source: &mut dyn FrameSource) -> std::result::Result<Step, Box<StepError>> {
         if self.session.is_none() {
-            self.session = Some(self.sessions.start(self.options.clone()).map_err(|e| (e, None))?);
+            self.session = Some(self.sessions.start(self.options.clone()).map_err(StepError::alone)?);
             self.started = None;
         }
         let Some(session) = self.session.as_mut() else { return Ok(Step::End(None)) };
@@ -88,13 +104,13 @@ impl<'e> Watcher<'e> {
                 let verdict = session.abort(&format!("the frame source failed: {error}"));
                 self.session = None;
                 self.sessions_done += 1;
-                return Err((error, Some(verdict)));
+                return Err(Box::new(StepError { error, verdict: Some(verdict) }));
             }
         };
         let start = *self.started.get_or_insert(frame.timestamp);
         let t = frame.timestamp - start;
         let checked = frame.frame().and_then(|f| session.push_at(&f, t));
-        let verdict = checked.map_err(|e| (e, None))?;
+        let verdict = checked.map_err(StepError::alone)?;
         let status = Status {
             session: self.sessions_done,
             frames: session.frames(),
@@ -138,7 +154,8 @@ pub fn watch(
                 }
                 break;
             }
-            Err((error, verdict)) => {
+            Err(failed) => {
+                let StepError { error, verdict } = *failed;
                 if let Some(verdict) = verdict {
                     on_event(WatchEvent::Verdict(&verdict));
                 }

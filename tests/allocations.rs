@@ -10,10 +10,10 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use liveshade::{Engine, EngineOptions};
 use liveshade::DecodedImage;
 use liveshade::gpu::{BufferArena, Gpu, GpuOptions, record_all};
 use liveshade::models::{BlazeFace, Network, Weights};
+use liveshade::{Engine, EngineOptions};
 
 struct Counting;
 

@@ -5,11 +5,11 @@
 mod common;
 
 use common::{Golden, gpu};
+use liveshade::Error;
 use liveshade::internals::{Resampling, resample};
 use liveshade::nn::Tuning;
-use liveshade::{Engine, EngineOptions, Label};
 use liveshade::{DecodedImage, Frame, PixelFormat};
-use liveshade::Error;
+use liveshade::{Engine, EngineOptions, Label};
 use std::sync::OnceLock;
 
 const CASES: [&str; 4] = ["image_F1", "image_F2", "image_T1", "astronaut"];
@@ -30,9 +30,9 @@ fn image(golden: &Golden) -> DecodedImage {
     DecodedImage::from_rgb8(shape[1] as u32, shape[0] as u32, &rgb).unwrap()
 }
 
+/// Largest |got - want| (the figure the tests print; each asserts its bound).
 fn max_difference(got: &[f32], want: &[f32]) -> f32 {
-    assert_eq!(got.len(), want.len());
-    got.iter().zip(want).fold(0.0, |m, (g, w)| m.max((g - w).abs()))
+    common::assert_within("max_difference", got, want, f32::INFINITY)
 }
 
 #[test]
@@ -243,10 +243,10 @@ fn the_gpu_configuration_gives_the_same_reports() {
         assert_eq!(got.faces.len(), want.faces.len(), "{file}");
         for (g, w) in got.faces.iter().zip(&want.faces) {
             let corners = |b: &liveshade::FaceBox| [b.x0, b.y0, b.x1, b.y1];
-            assert!(max_difference(&corners(&g.face_box), &corners(&w.face_box)) < 0.01, "{file}: box");
+            common::assert_within(&format!("{file}: box"), &corners(&g.face_box), &corners(&w.face_box), 0.01);
             assert!((g.score - w.score).abs() < 1e-4, "{file}: score");
             let flat = |l: &Option<Vec<[f32; 3]>>| l.iter().flatten().flatten().copied().collect::<Vec<f32>>();
-            assert!(max_difference(&flat(&g.landmarks), &flat(&w.landmarks)) < 0.01, "{file}: landmarks");
+            common::assert_within(&format!("{file}: landmarks"), &flat(&g.landmarks), &flat(&w.landmarks), 0.01);
             let (gl, wl) = (g.liveness.as_ref().unwrap(), w.liveness.as_ref().unwrap());
             assert_eq!(gl.label, wl.label, "{file}");
             assert_eq!((gl.face_box, gl.crops), (wl.face_box, wl.crops), "{file}: MiniFASNet box and crops");

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{tuning, assert_close, gpu, random_tensor, random_values, report, rng, run, upload};
+use common::{assert_close, gpu, random_tensor, random_values, report, rng, run, tuning, upload};
 use liveshade::gpu::BufferArena;
 use liveshade::nn::kernels;
 use liveshade::nn::{self, Activation, Conv2d, Conv2dDesc, Dense, Depthwise, GeneralConv, Padding, Pointwise, PointwiseVariant, Skip, Tuning, reference};
@@ -84,7 +84,10 @@ fn conv2d_general_matches_reference_on_random_shapes() {
         let weights = random_values(&mut rng, out_channels as usize * desc.weights_per_output());
         let bias = scaled(random_values(&mut rng, out_channels as usize), 2.0);
         let activation = random_activation(&mut rng, out_channels, case);
-        let residual = (case % 4 == 1).then(|| { let channels = rng.random_range(1..=out_channels); random_tensor(&mut rng, Shape { channels, ..out_shape }) });
+        let residual = (case % 4 == 1).then(|| {
+            let channels = rng.random_range(1..=out_channels);
+            random_tensor(&mut rng, Shape { channels, ..out_shape })
+        });
         let want = reference::conv2d(&input, &desc, &weights, Some(&bias), &activation, residual.as_ref()).unwrap();
 
         let mut arena = BufferArena::new();
@@ -149,9 +152,14 @@ fn conv2d_routes_to_the_kernels_each_tuning_policy_chooses() {
         assert_eq!(conv(Conv2dDesc::new(4, 4, 7, 1, Padding::VALID).with_groups(4), 196), &kernels::CONV2D_GROUPED);
         let dense = if tuning.wide_dense_conv { &kernels::CONV2D_DENSE_WIDE } else { &kernels::CONV2D_DENSE };
         assert_eq!(conv(Conv2dDesc::new(4, 4, 1, 2, Padding::VALID), 16), dense, "{tuning:?}: a strided 1x1 is a dense convolution");
-        for (kernel, out, specialised) in [(5, 24, &kernels::CONV2D_STEM_5X5_24), (3, 16, &kernels::CONV2D_STEM_3X3_16), (3, 32, &kernels::CONV2D_STEM_3X3_32)] {
+        for (kernel, out, specialised) in [(5, 24, &kernels::CONV2D_STEM_5X5_24), (3, 16, &kernels::CONV2D_STEM_3X3_16), (3, 32, &kernels::CONV2D_STEM_3X3_32)]
+        {
             let want = if tuning.specialised_stems { specialised } else { dense };
-            assert_eq!(conv(Conv2dDesc::new(3, out, kernel, 2, Padding::VALID), (3 * out * kernel * kernel) as usize), want, "{tuning:?}: {kernel}x{kernel} 3 -> {out}");
+            assert_eq!(
+                conv(Conv2dDesc::new(3, out, kernel, 2, Padding::VALID), (3 * out * kernel * kernel) as usize),
+                want,
+                "{tuning:?}: {kernel}x{kernel} 3 -> {out}"
+            );
         }
     }
 }
@@ -179,7 +187,10 @@ fn depthwise_matches_reference_on_random_shapes() {
         let weights = random_values(&mut rng, (channels * kernel * kernel) as usize);
         let bias = scaled(random_values(&mut rng, channels as usize), 2.0);
         let activation = random_activation(&mut rng, channels, case / 2);
-        let residual = (case % 3 == 0).then(|| { let channels = rng.random_range(1..=channels); random_tensor(&mut rng, Shape { channels, ..out_shape }) });
+        let residual = (case % 3 == 0).then(|| {
+            let channels = rng.random_range(1..=channels);
+            random_tensor(&mut rng, Shape { channels, ..out_shape })
+        });
         let want = reference::conv2d(&input, &desc, &weights, Some(&bias), &activation, residual.as_ref()).unwrap();
 
         let mut arena = BufferArena::new();
@@ -203,7 +214,10 @@ fn pointwise_case(variant: PointwiseVariant, rng: &mut StdRng, input_shape: Shap
     let bias = scaled(random_values(rng, out_channels as usize), 2.0);
     let activation = random_activation(rng, out_channels, case);
     // Residuals with fewer channels than the output: BlazeFace's channel-padded skip.
-    let residual = (case % 3 != 2).then(|| { let channels = rng.random_range(1..=out_channels); random_tensor(rng, Shape { channels, ..out_shape }) });
+    let residual = (case % 3 != 2).then(|| {
+        let channels = rng.random_range(1..=out_channels);
+        random_tensor(rng, Shape { channels, ..out_shape })
+    });
     let want = reference::pointwise(&input, out_channels, &weights, Some(&bias), &activation, residual.as_ref()).unwrap();
 
     let mut arena = BufferArena::new();
@@ -228,30 +242,29 @@ fn pointwise_matches_reference(variant: PointwiseVariant, seed: u64) {
         largest = largest.max(pointwise_case(variant, &mut rng, shape, out_channels, case));
     }
     // The networks' own widest shapes: a full 64x64 tile, several K stages.
-    for (case, (shape, out_channels)) in [(Shape::new(16, 16, 128), 128), (Shape::new(10, 10, 128), 231), (Shape::new(24, 24, 64), 64)].into_iter().enumerate() {
+    for (case, (shape, out_channels)) in [(Shape::new(16, 16, 128), 128), (Shape::new(10, 10, 128), 231), (Shape::new(24, 24, 64), 64)].into_iter().enumerate()
+    {
         largest = largest.max(pointwise_case(variant, &mut rng, shape, out_channels, case));
     }
     report(&format!("pointwise {}", variant.name()), cases + 3, largest);
 }
 
-#[test]
-fn pointwise_naive_matches_reference_on_random_shapes() {
-    pointwise_matches_reference(PointwiseVariant::Naive, 5);
+/// One test per pointwise variant, the body written once (`pointwise_matches_reference`);
+/// a failure names the variant, the case and the shape.
+macro_rules! pointwise_variant_tests {
+    ($($name:ident: $variant:ident, seed $seed:literal;)*) => {$(
+        #[test]
+        fn $name() {
+            pointwise_matches_reference(PointwiseVariant::$variant, $seed);
+        }
+    )*};
 }
 
-#[test]
-fn pointwise_blocked_matches_reference_on_random_shapes() {
-    pointwise_matches_reference(PointwiseVariant::Blocked, 6);
-}
-
-#[test]
-fn pointwise_wide_matches_reference_on_random_shapes() {
-    pointwise_matches_reference(PointwiseVariant::Wide, 8);
-}
-
-#[test]
-fn pointwise_tiled_matches_reference_on_random_shapes() {
-    pointwise_matches_reference(PointwiseVariant::Tiled, 7);
+pointwise_variant_tests! {
+    pointwise_naive_matches_reference_on_random_shapes: Naive, seed 5;
+    pointwise_blocked_matches_reference_on_random_shapes: Blocked, seed 6;
+    pointwise_wide_matches_reference_on_random_shapes: Wide, seed 8;
+    pointwise_tiled_matches_reference_on_random_shapes: Tiled, seed 7;
 }
 
 #[test]
@@ -284,7 +297,12 @@ fn pointwise_with_a_pooled_residual_matches_pool_then_pointwise() {
             let (input_gpu, source_gpu) = (upload(&mut arena, &input), upload(&mut arena, &source));
             let output = arena.tensor(gpu, "output", out_shape).unwrap();
             let got = run(&[&layer.bind_with_pooled_residual(gpu, &input_gpu, &output, &source_gpu).unwrap()], &output);
-            largest = largest.max(assert_close(&format!("{} pooled residual case {case}: {} -> {out_shape}", variant.name(), source.shape), &got, &want, in_channels as usize));
+            largest = largest.max(assert_close(
+                &format!("{} pooled residual case {case}: {} -> {out_shape}", variant.name(), source.shape),
+                &got,
+                &want,
+                in_channels as usize,
+            ));
             cases += 1;
         }
     }
@@ -623,5 +641,13 @@ fn batch_norm_folded_into_a_convolution_matches_conv_then_batch_norm() {
         let got = reference::conv2d(&input, &desc, &folded_weights, Some(&folded_bias), &Activation::None, None).unwrap();
         assert_close(&format!("batch norm fold case {case}"), &got, &want, (cin * 9) as usize);
     }
-    assert!(nn::fold_batch_norm(&[0.0; 6], None, 3, &nn::BatchNorm { weight: &[1.0; 2], bias: &[0.0; 3], running_mean: &[0.0; 3], running_var: &[1.0; 3], eps: 1e-5 }).is_err());
+    assert!(
+        nn::fold_batch_norm(
+            &[0.0; 6],
+            None,
+            3,
+            &nn::BatchNorm { weight: &[1.0; 2], bias: &[0.0; 3], running_mean: &[0.0; 3], running_var: &[1.0; 3], eps: 1e-5 }
+        )
+        .is_err()
+    );
 }

@@ -6,26 +6,14 @@ mod common;
 
 use std::borrow::Cow;
 
-use common::{Golden, gpu, run, tuning};
-use liveshade::gpu::{BufferArena, Tensor, record_all};
-use liveshade::models::{BuildOptions, BlazeFace, FaceMesh, MiniFasNet, Network, Variant, Weights, blazeface};
-use liveshade::tensor::HostTensor;
+use common::{Golden, assert_within as check, gpu, run, tuning};
 use liveshade::Error;
+use liveshade::gpu::{BufferArena, Tensor, record_all};
+use liveshade::models::{BlazeFace, BuildOptions, FaceMesh, MiniFasNet, Network, Variant, Weights, blazeface};
+use liveshade::tensor::HostTensor;
 use safetensors::SafeTensors;
 
 const CASES: [&str; 4] = ["image_F1", "image_F2", "image_T1", "astronaut"];
-
-/// Largest |got - want|, failing if it exceeds `tolerance`.
-fn check(what: &str, got: &[f32], want: &[f32], tolerance: f32) -> f32 {
-    assert_eq!(got.len(), want.len(), "{what}: lengths differ");
-    let mut largest = 0.0f32;
-    for (index, (g, w)) in got.iter().zip(want).enumerate() {
-        let difference = (g - w).abs();
-        assert!(difference <= tolerance, "{what}: first mismatch at {index}: gpu {g} vs golden {w}, |diff| {difference} > {tolerance}");
-        largest = largest.max(difference);
-    }
-    largest
-}
 
 /// Taps: 1e-4 x the tensor's largest magnitude (shared/golden/README.md 7.1).
 fn check_tap(what: &str, got: &HostTensor, want: &HostTensor) -> f32 {
@@ -143,7 +131,8 @@ fn minifasnet_matches_pytorch_with(variant: Variant, network: Network, key: &str
             gpu.write_tensor(net.input(), &golden.nchw(&format!("{prefix}.input.nchw"))).unwrap();
             submit(net.graph());
             logits_max = logits_max.max(check(&format!("{case} {prefix} logits"), &read(net.logits()).data, &golden.get(&format!("{prefix}.logits")).1, 5e-5));
-            softmax_max = softmax_max.max(check(&format!("{case} {prefix} softmax"), &read(net.softmax()).data, &golden.get(&format!("{prefix}.softmax")).1, 1e-5));
+            softmax_max =
+                softmax_max.max(check(&format!("{case} {prefix} softmax"), &read(net.softmax()).data, &golden.get(&format!("{prefix}.softmax")).1, 1e-5));
             if case == "image_T1" && source == "retinaface" && options.keep_taps {
                 for tap in ["conv1", "conv_3", "conv_34", "conv_6_dw"] {
                     let got = read(net.graph().tap(tap).unwrap());

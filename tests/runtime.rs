@@ -3,12 +3,12 @@
 
 mod common;
 
-use common::{tuning, gpu, random_tensor, random_values, rng, upload};
+use common::{gpu, random_tensor, random_values, rng, tuning, upload};
+use liveshade::Error;
 use liveshade::gpu::{Backend, BufferArena, Gpu, GpuOptions};
 use liveshade::nn::kernels;
 use liveshade::nn::{self, Activation, Conv2d, Conv2dDesc, Dense, Depthwise, GeneralConv, Padding, Pointwise, Tuning};
 use liveshade::tensor::Shape;
-use liveshade::Error;
 
 #[test]
 fn gpu_is_send_and_sync() {
@@ -54,7 +54,7 @@ fn a_backend_missing_on_this_platform_is_a_clear_error() {
 fn the_adapter_can_be_chosen_by_name() {
     let name = gpu().adapter().name.clone();
     let fragment: String = name.chars().take(6).collect::<String>().to_uppercase();
-    let chosen = Gpu::new(&GpuOptions { backend: Backend::from_env().unwrap(), adapter_name: Some(fragment), ..Default::default() }).unwrap();
+    let chosen = Gpu::new(&GpuOptions { backend: Backend::from_env().unwrap(), adapter_name: Some(fragment) }).unwrap();
     assert_eq!(chosen.adapter().name, name);
 }
 

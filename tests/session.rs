@@ -4,10 +4,10 @@
 
 mod common;
 
-use liveshade::{Face, FaceBox, Liveness, Report, Timings};
 use liveshade::internals::cues::BlinkCounter;
 use liveshade::internals::{geometry, landmarks};
 use liveshade::{Challenge, Mode, Session, SessionOptions, VerdictKind};
+use liveshade::{Face, FaceBox, Liveness, Report, Timings};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use safetensors::SafeTensors;
@@ -31,7 +31,8 @@ fn recorded(name: &str) -> Recorded {
     let t = SafeTensors::deserialize(&bytes).unwrap();
     let get = |n: &str| floats(&t.tensor(n).unwrap());
     let (size, faces) = (ints(&t.tensor("size").unwrap()), ints(&t.tensor("faces").unwrap()));
-    let (boxes, score, second, presence, points, v2, v1se) = (get("box"), get("score"), get("second_score"), get("presence"), get("landmarks"), get("v2"), get("v1se"));
+    let (boxes, score, second, presence, points, v2, v1se) =
+        (get("box"), get("score"), get("second_score"), get("presence"), get("landmarks"), get("v2"), get("v1se"));
     let frames = (0..faces.len())
         .map(|i| {
             let mut report = Report { width: size[2 * i] as u32, height: size[2 * i + 1] as u32, faces: Vec::new(), timings: Timings::default() };
@@ -87,7 +88,14 @@ fn the_blink_counter_finds_exactly_two_blinks_in_example_2blinks() {
 fn grid_speakers_are_live_in_passive_mode() {
     for name in ["bbaf2n", "brbk7n", "id2_vcd_swwp2s", "lbax4n"] {
         let verdict = run(&recorded(name).frames, SessionOptions::passive(), 25.0);
-        eprintln!("{name}: {:?} score {:.3} after {} frames ({} rejected); {:?}", verdict.kind, verdict.score, verdict.frames_accepted + verdict.frames_rejected, verdict.frames_rejected, verdict.reasons);
+        eprintln!(
+            "{name}: {:?} score {:.3} after {} frames ({} rejected); {:?}",
+            verdict.kind,
+            verdict.score,
+            verdict.frames_accepted + verdict.frames_rejected,
+            verdict.frames_rejected,
+            verdict.reasons
+        );
         assert_eq!(verdict.kind, VerdictKind::Live, "{name}");
     }
 }
@@ -98,7 +106,10 @@ fn the_demo_replay_and_print_parts_are_spoof_and_never_live() {
     let demo = recorded("silentface_demo_live_replay_print");
     for (part, range) in [("replay", 36..63), ("print", 64..88)] {
         let verdict = run(&demo.frames[range], SessionOptions::passive(), 1000.0 / 30.0);
-        eprintln!("demo {part}: {:?} score {:.3}, {} accepted, {} rejected {:?}; {:?}", verdict.kind, verdict.score, verdict.frames_accepted, verdict.frames_rejected, verdict.rejections, verdict.reasons);
+        eprintln!(
+            "demo {part}: {:?} score {:.3}, {} accepted, {} rejected {:?}; {:?}",
+            verdict.kind, verdict.score, verdict.frames_accepted, verdict.frames_rejected, verdict.rejections, verdict.reasons
+        );
         assert_eq!(verdict.kind, VerdictKind::Spoof, "demo {part}");
     }
     let live = run(&demo.frames[0..35], SessionOptions::passive(), 1000.0 / 30.0);
@@ -109,10 +120,13 @@ fn the_demo_replay_and_print_parts_are_spoof_and_never_live() {
 // ---------------------------------------------------------------- synthetic 3D faces
 fn canonical_face() -> Vec<[f64; 3]> {
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/canonical_face_model.obj")).unwrap();
-    text.lines().filter(|l| l.starts_with("v ")).map(|l| {
-        let v: Vec<f64> = l.split_whitespace().skip(1).map(|x| x.parse().unwrap()).collect();
-        [v[0], v[1], v[2]]
-    }).collect()
+    text.lines()
+        .filter(|l| l.starts_with("v "))
+        .map(|l| {
+            let v: Vec<f64> = l.split_whitespace().skip(1).map(|x| x.parse().unwrap()).collect();
+            [v[0], v[1], v[2]]
+        })
+        .collect()
 }
 
 /// Focal length (px) and distance (cm): the canonical face (eye centres 6.3 cm apart) at
@@ -207,7 +221,12 @@ fn synthetic_reports(frames: Vec<Vec<[f32; 3]>>, live: f32) -> Vec<Report> {
         .map(|points| {
             let xs = points.iter().map(|p| p[0]);
             let ys = points.iter().map(|p| p[1]);
-            let face_box = FaceBox { x0: xs.clone().fold(f32::MAX, f32::min), y0: ys.clone().fold(f32::MAX, f32::min), x1: xs.fold(0.0, f32::max), y1: ys.fold(0.0, f32::max) };
+            let face_box = FaceBox {
+                x0: xs.clone().fold(f32::MAX, f32::min),
+                y0: ys.clone().fold(f32::MAX, f32::min),
+                x1: xs.fold(0.0, f32::max),
+                y1: ys.fold(0.0, f32::max),
+            };
             Report {
                 width: 640,
                 height: 480,
@@ -328,7 +347,13 @@ fn sessions_through_the_engine_on_real_frames() {
     let demo = frame_files("silentface_demo_live_replay_print");
     for (part, range) in [("replay", 36..63), ("print", 64..88)] {
         let verdict = engine_session(engine, &demo[range], 1000.0 / 30.0);
-        eprintln!("demo {part} through the engine: {:?} {:.3} after {} frames {:?}", verdict.kind, verdict.score, verdict.frames_accepted + verdict.frames_rejected, verdict.rejections);
+        eprintln!(
+            "demo {part} through the engine: {:?} {:.3} after {} frames {:?}",
+            verdict.kind,
+            verdict.score,
+            verdict.frames_accepted + verdict.frames_rejected,
+            verdict.rejections
+        );
         assert_eq!(verdict.kind, VerdictKind::Spoof, "demo {part}");
     }
     // Blinks over the whole clip through the engine's own landmarks.
@@ -346,7 +371,8 @@ fn sessions_through_the_engine_on_real_frames() {
 fn repeated_failures_refuse_new_sessions_for_a_cool_down() {
     let backend = liveshade::Backend::from_env().unwrap();
     let limit = liveshade::FailureLimit { max_failures: 2, window: std::time::Duration::from_secs(60), cooldown: std::time::Duration::from_secs(60) };
-    let engine = liveshade::Engine::new(liveshade::EngineOptions { gpu: liveshade::GpuOptions { backend, ..Default::default() }, ..Default::default() }).unwrap();
+    let engine =
+        liveshade::Engine::new(liveshade::EngineOptions { gpu: liveshade::GpuOptions { backend, ..Default::default() }, ..Default::default() }).unwrap();
     let sessions = liveshade::Sessions::with_limit(&engine, limit);
     let black = vec![0u8; 32 * 32 * 4];
     let frame = liveshade::Frame::rgba8(32, 32, &black).unwrap();

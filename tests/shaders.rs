@@ -53,7 +53,11 @@ fn every_kernel_entry_matches_its_wgsl() {
     for kernel in all_kernels() {
         let module = parse(kernel.shader.file, kernel.shader.source);
         let name = kernel.name;
-        let entry = module.entry_points.iter().find(|e| e.name == kernel.entry_point).unwrap_or_else(|| panic!("{name}: no entry point {} in {}", kernel.entry_point, kernel.shader.file));
+        let entry = module
+            .entry_points
+            .iter()
+            .find(|e| e.name == kernel.entry_point)
+            .unwrap_or_else(|| panic!("{name}: no entry point {} in {}", kernel.entry_point, kernel.shader.file));
         assert_eq!(entry.stage, naga::ShaderStage::Compute, "{name}");
         assert_eq!(entry.workgroup_size, kernel.workgroup_size, "{name}: workgroup size in the table vs the WGSL");
         for (binding, slot) in kernel.bindings {

@@ -6,11 +6,11 @@ mod common;
 
 use common::gpu;
 use liveshade::internals::{Resampling, resample, yuv_to_rgb};
+use liveshade::{Engine, EngineOptions, Error, GpuOptions};
+use liveshade::{FolderSource, FrameSource, SourceFrame};
 use liveshade::{Frame, PixelFormat};
 use liveshade::{SessionOptions, Sessions, VerdictKind};
-use liveshade::{FolderSource, FrameSource, SourceFrame};
 use liveshade::{WatchEvent, watch};
-use liveshade::{Engine, EngineOptions, Error, GpuOptions};
 use rand::{Rng, SeedableRng};
 
 #[test]

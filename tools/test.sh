@@ -4,8 +4,11 @@
 # 1. Installs what is missing (tools/system-packages.sh): Mesa's lavapipe (Vulkan) and
 #    llvmpipe (GL/EGL) drivers the GPU tests run on, libclang for the camera bindings.
 # 2. Checks that no HTTP client is in the library's dependency tree (PRIVACY.md).
-# 3. Runs the whole suite on Vulkan, builds the library without its optional features and
-#    the documentation without warnings, then the GPU tests again on GL.
+# 3. Checks the formatting (rustfmt.toml) and runs clippy on every target with warnings as
+#    errors.
+# 4. Runs the whole suite on Vulkan (unit tests of src/, the module layering, the kernel
+#    tables against the WGSL included), builds the library without its optional features
+#    and the product documentation without warnings, then the GPU tests again on GL.
 #
 # A GPU test that finds no adapter fails; none passes by skipping.
 set -euo pipefail
@@ -20,6 +23,13 @@ if [ -n "$network" ]; then
     echo "$network"
     exit 1
 fi
+
+echo "== formatting and lints"
+for component in rustfmt clippy; do
+    rustup component list --installed 2>/dev/null | grep -q "^$component" || rustup component add "$component"
+done
+cargo fmt --check
+cargo clippy --locked --workspace --all-targets -- -D warnings
 
 echo "== tests on Vulkan"
 WGPU_BACKEND=vulkan cargo test --locked

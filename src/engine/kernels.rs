@@ -12,6 +12,7 @@ use Slot::{Read, ReadWrite, Uniform};
 
 /// Frame access (pixel formats, YUV conversion), shared by warp.wgsl and the preview
 /// window's shader.
+#[cfg(feature = "window")]
 pub(crate) const FRAME_WGSL: &str = include_str!("../../shaders/frame.wgsl");
 
 macro_rules! common {
@@ -27,8 +28,11 @@ macro_rules! frame_and_warp {
 
 static WARP: Shader = Shader { file: "warp.wgsl", source: frame_and_warp!(), features: wgpu::Features::empty() };
 /// warp.wgsl extended with double-precision positions (bit-exact Face Mesh warp).
-static WARP_F64: Shader =
-    Shader { file: "warp_f64.wgsl", source: concat!(frame_and_warp!(), "\n", include_str!("../../shaders/warp_f64.wgsl")), features: wgpu::Features::SHADER_F64 };
+static WARP_F64: Shader = Shader {
+    file: "warp_f64.wgsl",
+    source: concat!(frame_and_warp!(), "\n", include_str!("../../shaders/warp_f64.wgsl")),
+    features: wgpu::Features::SHADER_F64,
+};
 static DETECT: Shader =
     Shader { file: "detect.wgsl", source: concat!(common!(), "\n", include_str!("../../shaders/detect.wgsl")), features: wgpu::Features::empty() };
 static ROI: Shader = Shader { file: "roi.wgsl", source: concat!(common!(), "\n", include_str!("../../shaders/roi.wgsl")), features: wgpu::Features::empty() };

@@ -106,7 +106,16 @@ impl Resample {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn new(gpu: &Gpu, arena: &mut BufferArena, kernel: Kernel, output: &Tensor, replicate: bool, bgr: bool, record: u32, values: (f64, f64)) -> Result<Resample> {
+    fn new(
+        gpu: &Gpu,
+        arena: &mut BufferArena,
+        kernel: Kernel,
+        output: &Tensor,
+        replicate: bool,
+        bgr: bool,
+        record: u32,
+        values: (f64, f64),
+    ) -> Result<Resample> {
         let usage = wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_SRC;
         Ok(Resample {
             kernel,

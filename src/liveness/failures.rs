@@ -54,7 +54,6 @@ impl FailureLog {
     }
 }
 
-
 /// The failure record shared by every session started through one [`super::Sessions`]
 /// (clones share it): after [`FailureLimit::max_failures`] failed sessions within the
 /// window, new sessions are refused with [`Error::CoolingDown`].

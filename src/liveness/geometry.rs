@@ -84,8 +84,9 @@ fn solve8(mut a: [[f64; 9]; 8]) -> Option<[f64; 8]> {
         for row in 0..8 {
             if row != col {
                 let f = a[row][col] / a[col][col];
-                for k in col..9 {
-                    a[row][k] -= f * a[col][k];
+                let pivot_row = a[col];
+                for (value, pivot) in a[row].iter_mut().zip(pivot_row).skip(col) {
+                    *value -= f * pivot;
                 }
             }
         }
@@ -169,4 +170,63 @@ pub fn shape_change(reference: &[Point], current: &[Point]) -> f32 {
         return 0.0;
     }
     ((squared / n).sqrt() / scale) as f32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::liveness::landmarks::{LEFT_EYE, RIGHT_EYE};
+
+    /// 468 points spread over a 100 x 100 square, deterministic, eyes 60 px apart.
+    fn face() -> Vec<Point> {
+        let mut points: Vec<Point> = (0..468).map(|i| [(i * 37 % 101) as f32, (i * 59 % 103) as f32, 0.0]).collect();
+        for i in RIGHT_EYE.iter().take(2) {
+            points[*i] = [20.0, 40.0, 0.0];
+        }
+        for i in LEFT_EYE.iter().take(2) {
+            points[*i] = [80.0, 40.0, 0.0];
+        }
+        points
+    }
+
+    const TILT: Homography = [1.05, 0.08, 3.0, -0.04, 0.97, -2.0, 4e-4, -2e-4, 1.0];
+
+    fn moved(points: &[Point], h: &Homography) -> Vec<Point> {
+        points.iter().map(|p| apply(h, [p[0] as f64, p[1] as f64])).map(|[x, y]| [x as f32, y as f32, 0.0]).collect()
+    }
+
+    #[test]
+    fn the_fit_recovers_a_homography() {
+        let from: Vec<[f64; 2]> = face().iter().take(30).map(|p| [p[0] as f64, p[1] as f64]).collect();
+        let to: Vec<[f64; 2]> = from.iter().map(|p| apply(&TILT, *p)).collect();
+        let fitted = fit_homography(&from, &to).expect("a fit");
+        for (a, b) in fitted.iter().zip(TILT) {
+            assert!((a - b).abs() < 1e-6, "{fitted:?} vs {TILT:?}");
+        }
+        assert!(fit_homography(&from[..3], &to[..3]).is_none(), "three points do not fix a homography");
+    }
+
+    #[test]
+    fn a_plane_moved_in_perspective_has_no_nose_parallax_and_a_head_has_some() {
+        let reference = face();
+        let photo = moved(&reference, &TILT);
+        let flat = nose_parallax(&reference, &photo).expect("a fit");
+        assert!(flat < 1e-4, "a plane: {flat}");
+        assert!(shape_change(&reference, &photo) > 0.01, "the perspective tilt changes the shape");
+        // A head: the nose points move 6 px (0.1 eye distances) off the plane's motion.
+        let mut head = photo.clone();
+        for i in NOSE {
+            head[i][0] += 6.0;
+        }
+        let parallax = nose_parallax(&reference, &head).expect("a fit");
+        assert!((parallax - 0.1).abs() < 0.01, "a head: {parallax}");
+    }
+
+    #[test]
+    fn sliding_or_rolling_a_photo_is_no_shape_change() {
+        let reference = face();
+        let (c, s) = (0.3f64.cos(), 0.3f64.sin());
+        let similarity: Homography = [1.2 * c, -1.2 * s, 15.0, 1.2 * s, 1.2 * c, -7.0, 0.0, 0.0, 1.0];
+        assert!(shape_change(&reference, &moved(&reference, &similarity)) < 1e-4);
+    }
 }

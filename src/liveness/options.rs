@@ -79,4 +79,3 @@ impl SessionOptions {
         SessionOptions { mode: Mode::Active, time_limit: Duration::from_secs(20), ..SessionOptions::passive() }
     }
 }
-

@@ -227,13 +227,26 @@ impl<'e> Session<'e> {
         let challenges_done = self.next_challenge >= self.challenges.len();
         let mut reasons = Vec::new();
         let kind = if flatness.is_some_and(|f| f <= rule.flat_below) {
-            reasons.push(format!("flat: over {} frame pairs with motion the nose moved with the plane of the face (parallax {:.3} <= {:.3})", self.parallax.len(), flatness.unwrap_or(0.0), rule.flat_below));
+            reasons.push(format!(
+                "flat: over {} frame pairs with motion the nose moved with the plane of the face (parallax {:.3} <= {:.3})",
+                self.parallax.len(),
+                flatness.unwrap_or(0.0),
+                rule.flat_below
+            ));
             Some(VerdictKind::Spoof)
         } else if decision == Decision::Spoof {
-            reasons.push(format!("passive: MiniFASNet's fused live probability {score:.3} <= {:.2} over {} frames", self.options.fusion.spoof_threshold, self.scores.len()));
+            reasons.push(format!(
+                "passive: MiniFASNet's fused live probability {score:.3} <= {:.2} over {} frames",
+                self.options.fusion.spoof_threshold,
+                self.scores.len()
+            ));
             Some(VerdictKind::Spoof)
         } else if decision == Decision::Live && challenges_done {
-            reasons.push(format!("passive: MiniFASNet's fused live probability {score:.3} >= {:.2} over {} frames", self.options.fusion.live_threshold, self.scores.len()));
+            reasons.push(format!(
+                "passive: MiniFASNet's fused live probability {score:.3} >= {:.2} over {} frames",
+                self.options.fusion.live_threshold,
+                self.scores.len()
+            ));
             if !self.challenges.is_empty() {
                 reasons.push(format!("active: {} challenges met in order", self.challenges.len()));
             }
@@ -318,6 +331,13 @@ impl<'e> Session<'e> {
 
 /// `decide(true)` always decides; this keeps `finish` total without a panic path.
 fn undecided(cues: &Cues) -> Verdict {
-    Verdict { kind: VerdictKind::Inconclusive, score: 0.0, frames_accepted: 0, frames_rejected: 0, rejections: BTreeMap::new(), cues: cues.clone(), reasons: vec!["no decision".into()] }
+    Verdict {
+        kind: VerdictKind::Inconclusive,
+        score: 0.0,
+        frames_accepted: 0,
+        frames_rejected: 0,
+        rejections: BTreeMap::new(),
+        cues: cues.clone(),
+        reasons: vec!["no decision".into()],
+    }
 }
-

@@ -63,4 +63,3 @@ pub struct Verdict {
     /// Why, in words, most decisive first.
     pub reasons: Vec<String>,
 }
-

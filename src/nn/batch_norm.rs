@@ -25,7 +25,7 @@ pub fn fold_batch_norm(weights: &[f32], bias: Option<&[f32]>, out: usize, bn: &B
     if let Some(bias) = bias {
         check_len("fold_batch_norm", "bias", bias.len(), out)?;
     }
-    let per_output = if out == 0 { 0 } else { weights.len() / out };
+    let per_output = weights.len().checked_div(out).unwrap_or(0);
     check_len("fold_batch_norm", "weights", weights.len(), per_output * out)?;
     let mut folded_weights = Vec::with_capacity(weights.len());
     let mut folded_bias = Vec::with_capacity(out);

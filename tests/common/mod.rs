@@ -7,8 +7,8 @@ use liveshade::gpu::{Backend, BufferArena, Dispatch, Gpu, GpuOptions, Tensor, re
 use liveshade::nn::Tuning;
 use liveshade::tensor::{HostTensor, Shape};
 use rand::rngs::StdRng;
-use safetensors::SafeTensors;
 use rand::{Rng, SeedableRng};
+use safetensors::SafeTensors;
 
 /// The GPU of this test binary, chosen by LIVESHADE_BACKEND / WGPU_BACKEND. A machine
 /// without an adapter fails every GPU test: they never pass by skipping.
@@ -21,10 +21,7 @@ pub fn gpu() -> &'static Gpu {
                 eprintln!("testing on {}", gpu.adapter());
                 gpu
             }
-            Err(error) => panic!(
-                "the GPU tests need an adapter and found none usable (CI={:?}): {error}",
-                std::env::var("CI").ok()
-            ),
+            Err(error) => panic!("the GPU tests need an adapter and found none usable (CI={:?}): {error}", std::env::var("CI").ok()),
         }
     })
 }
@@ -63,25 +60,38 @@ pub fn run(dispatches: &[&Dispatch], output: &Tensor) -> HostTensor {
     gpu.read_tensor(output).expect("readback")
 }
 
-/// Compares GPU and reference values with a tolerance scaled to the output's magnitude
-/// and to the number of terms summed into each output (f32 accumulation and FMA on the
-/// GPU against f64 on the CPU). Reports the first mismatch with its index, both values and
-/// the tolerance. Returns the largest absolute difference.
-pub fn assert_close(what: &str, got: &HostTensor, want: &HostTensor, terms: usize) -> f32 {
-    assert_eq!(got.shape, want.shape, "{what}: shapes differ");
-    let magnitude = want.data.iter().fold(1.0f32, |m, v| m.max(v.abs()));
-    let tolerance = 1e-5 * magnitude * (terms.max(1) as f32).sqrt();
+/// The one comparison of the tests: fails at the first value off by more than `tolerance`,
+/// naming `what`, the index (as `locate` spells it), both values and the tolerance;
+/// returns the largest absolute difference.
+pub fn assert_within_at(what: &str, got: &[f32], want: &[f32], tolerance: f32, locate: impl Fn(usize) -> String) -> f32 {
+    assert_eq!(got.len(), want.len(), "{what}: {} values against {} expected", got.len(), want.len());
     let mut largest = 0.0f32;
-    for (index, (g, w)) in got.data.iter().zip(&want.data).enumerate() {
+    for (index, (g, w)) in got.iter().zip(want).enumerate() {
         let difference = (g - w).abs();
         assert!(
             difference <= tolerance,
-            "{what}: first mismatch at index {index} (NHWC {:?}): gpu {g} vs reference {w}, |diff| {difference} > tolerance {tolerance}",
-            unravel(want.shape, index)
+            "{what}: first mismatch at index {}: gpu {g} vs expected {w}, |diff| {difference} > tolerance {tolerance}",
+            locate(index)
         );
         largest = largest.max(difference);
     }
     largest
+}
+
+/// [`assert_within_at`] with flat indices.
+pub fn assert_within(what: &str, got: &[f32], want: &[f32], tolerance: f32) -> f32 {
+    assert_within_at(what, got, want, tolerance, |index| index.to_string())
+}
+
+/// Compares GPU and reference tensors with a tolerance scaled to the output's magnitude
+/// and to the number of terms summed into each output (f32 accumulation and FMA on the
+/// GPU against f64 on the CPU); a mismatch is reported with its NHWC position. Returns the
+/// largest absolute difference.
+pub fn assert_close(what: &str, got: &HostTensor, want: &HostTensor, terms: usize) -> f32 {
+    assert_eq!(got.shape, want.shape, "{what}: shapes differ");
+    let magnitude = want.data.iter().fold(1.0f32, |m, v| m.max(v.abs()));
+    let tolerance = 1e-5 * magnitude * (terms.max(1) as f32).sqrt();
+    assert_within_at(what, &got.data, &want.data, tolerance, |index| format!("{index} (NHWC {:?})", unravel(want.shape, index)))
 }
 
 fn unravel(shape: Shape, index: usize) -> [usize; 4] {
@@ -147,4 +157,3 @@ impl Golden {
         HostTensor::new(Shape::new(h as u32, w as u32, c as u32), nhwc).unwrap()
     }
 }
-

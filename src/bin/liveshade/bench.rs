@@ -40,7 +40,11 @@ pub fn run(args: &BenchArgs) -> Result<bool, liveshade::Error> {
         "all" => list_adapters(),
         other => {
             let wanted: Backend = other.parse()?;
-            list_adapters().into_iter().filter(|a| wanted == Backend::Auto || a.backend == wanted).take(if wanted == Backend::Auto { 1 } else { usize::MAX }).collect()
+            list_adapters()
+                .into_iter()
+                .filter(|a| wanted == Backend::Auto || a.backend == wanted)
+                .take(if wanted == Backend::Auto { 1 } else { usize::MAX })
+                .collect()
         }
     };
     if adapters.is_empty() {
@@ -107,7 +111,8 @@ pub fn run(args: &BenchArgs) -> Result<bool, liveshade::Error> {
         let memory = engine.frame_memory_bytes()? as f64 / (1024.0 * 1024.0);
         let constants = engine.constant_bytes() as f64 / (1024.0 * 1024.0);
         if json {
-            let stage_json: serde_json::Map<String, serde_json::Value> = stage_stats.iter().map(|(n, (m, p))| (n.to_string(), json!({"median": m, "p99": p}))).collect();
+            let stage_json: serde_json::Map<String, serde_json::Value> =
+                stage_stats.iter().map(|(n, (m, p))| (n.to_string(), json!({"median": m, "p99": p}))).collect();
             println!(
                 "{}",
                 json!({
@@ -121,7 +126,8 @@ pub fn run(args: &BenchArgs) -> Result<bool, liveshade::Error> {
                 })
             );
         } else {
-            let stage_text: Vec<String> = stage_stats.iter().map(|(n, (m, p))| format!("{n} {m:.1} / {p:.1}")).chain([format!("({stage_timer} timer)")]).collect();
+            let stage_text: Vec<String> =
+                stage_stats.iter().map(|(n, (m, p))| format!("{n} {m:.1} / {p:.1}")).chain([format!("({stage_timer} timer)")]).collect();
             println!(
                 "{:<40} {:<7} {:<5} {:>14.2} {:>9.2} {:>7.1} {:>8.1} {:>9.3} {:>8.3} {:>5} {:>6.1}  {}",
                 adapter.name.chars().take(40).collect::<String>(),

@@ -28,7 +28,14 @@ pub fn run(dir: &Path, args: &SessionArgs, adapter: &AdapterArgs) -> Result<bool
     if json {
         println!("{}", json::verdict_json(&verdict));
     } else {
-        println!("{}: {} (score {:.3}; {} frames used, {} rejected)", dir.display(), verdict.kind.as_str(), verdict.score, verdict.frames_accepted, verdict.frames_rejected);
+        println!(
+            "{}: {} (score {:.3}; {} frames used, {} rejected)",
+            dir.display(),
+            verdict.kind.as_str(),
+            verdict.score,
+            verdict.frames_accepted,
+            verdict.frames_rejected
+        );
         for reason in &verdict.reasons {
             println!("  - {reason}");
         }

@@ -116,7 +116,14 @@ pub fn run(args: &WatchArgs) -> Result<bool, liveshade::Error> {
                 println!("{}", json::verdict_json(verdict));
             } else {
                 eprintln!();
-                println!("{} (score {:.3}; {} frames used, {} rejected): {}", verdict.kind.as_str(), verdict.score, verdict.frames_accepted, verdict.frames_rejected, verdict.reasons.first().map(String::as_str).unwrap_or(""));
+                println!(
+                    "{} (score {:.3}; {} frames used, {} rejected): {}",
+                    verdict.kind.as_str(),
+                    verdict.score,
+                    verdict.frames_accepted,
+                    verdict.frames_rejected,
+                    verdict.reasons.first().map(String::as_str).unwrap_or("")
+                );
             }
         }
     };
@@ -132,7 +139,13 @@ pub fn run(args: &WatchArgs) -> Result<bool, liveshade::Error> {
 }
 
 #[cfg(feature = "window")]
-fn preview_window(sessions: &Sessions<'_>, source: Box<dyn FrameSource>, options: SessionOptions, close_when_done: bool, on_event: impl FnMut(WatchEvent<'_>)) -> Result<(), liveshade::Error> {
+fn preview_window(
+    sessions: &Sessions<'_>,
+    source: Box<dyn FrameSource>,
+    options: SessionOptions,
+    close_when_done: bool,
+    on_event: impl FnMut(WatchEvent<'_>),
+) -> Result<(), liveshade::Error> {
     liveshade::preview::run(sessions, source, options, close_when_done, on_event)
 }
 
