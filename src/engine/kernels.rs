@@ -42,90 +42,40 @@ static ROI: Shader = Shader { file: "roi.wgsl", source: concat!(common!(), "\n",
 pub static SHADERS: &[&Shader] = &[&WARP, &WARP_F64, &DETECT, &ROI];
 
 const LINEAR: [u32; 3] = [64, 1, 1];
-const fn bytes(size: usize) -> u64 {
-    size as u64
+
+/// An engine kernel: its entry point (also its name, none is specialised), module,
+/// bindings, workgroup size and parameter struct.
+const fn kernel(name: &'static str, shader: &'static Shader, bindings: &'static [(u32, Slot)], workgroup_size: [u32; 3], params_bytes: usize) -> KernelSpec {
+    KernelSpec { name, entry_point: name, shader, constants: &[], bindings, workgroup_size, params_bytes: params_bytes as u64 }
 }
 
 /// Letterbox and affine warps of the frame (BlazeFace's input; Face Mesh's without f64).
-pub static WARP_AFFINE_U8: KernelSpec = KernelSpec {
-    name: "warp_affine_u8",
-    entry_point: "warp_affine_u8",
-    shader: &WARP,
-    constants: &[],
-    bindings: &[(0, Uniform), (1, Read), (2, Read), (3, Read), (4, ReadWrite)],
-    workgroup_size: LINEAR,
-    params_bytes: bytes(size_of::<WarpParams>()),
-};
+pub static WARP_AFFINE_U8: KernelSpec =
+    kernel("warp_affine_u8", &WARP, &[(0, Uniform), (1, Read), (2, Read), (3, Read), (4, ReadWrite)], LINEAR, size_of::<WarpParams>());
 /// OpenCV's INTER_LINEAR resize of a crop rectangle (the MiniFASNet inputs).
-pub static RESIZE_LINEAR_U8: KernelSpec = KernelSpec {
-    name: "resize_linear_u8",
-    entry_point: "resize_linear_u8",
-    shader: &WARP,
-    constants: &[],
-    bindings: &[(0, Uniform), (1, Read), (3, Read), (5, Read), (4, ReadWrite)],
-    workgroup_size: LINEAR,
-    params_bytes: bytes(size_of::<WarpParams>()),
-};
+pub static RESIZE_LINEAR_U8: KernelSpec =
+    kernel("resize_linear_u8", &WARP, &[(0, Uniform), (1, Read), (3, Read), (5, Read), (4, ReadWrite)], LINEAR, size_of::<WarpParams>());
 /// Light and focus of the best face (one workgroup).
-pub static FACE_QUALITY: KernelSpec = KernelSpec {
-    name: "face_quality",
-    entry_point: "face_quality",
-    shader: &WARP,
-    constants: &[],
-    bindings: &[(0, Uniform), (1, Read), (8, Read), (9, ReadWrite)],
-    workgroup_size: [256, 1, 1],
-    params_bytes: bytes(size_of::<WarpParams>()),
-};
+pub static FACE_QUALITY: KernelSpec =
+    kernel("face_quality", &WARP, &[(0, Uniform), (1, Read), (8, Read), (9, ReadWrite)], [256, 1, 1], size_of::<WarpParams>());
 /// The Face Mesh warp's inverse map in double precision (one invocation).
-pub static FACE_WARP_F64: KernelSpec = KernelSpec {
-    name: "face_warp_f64",
-    entry_point: "face_warp_f64",
-    shader: &WARP_F64,
-    constants: &[],
-    bindings: &[(0, Uniform), (7, Read), (6, ReadWrite)],
-    workgroup_size: [1, 1, 1],
-    params_bytes: bytes(size_of::<WarpParams>()),
-};
+pub static FACE_WARP_F64: KernelSpec = kernel("face_warp_f64", &WARP_F64, &[(0, Uniform), (7, Read), (6, ReadWrite)], [1, 1, 1], size_of::<WarpParams>());
 /// cv2.warpPerspective with double-precision positions (Face Mesh's input).
-pub static WARP_PERSPECTIVE_U8_F64: KernelSpec = KernelSpec {
-    name: "warp_perspective_u8_f64",
-    entry_point: "warp_perspective_u8_f64",
-    shader: &WARP_F64,
-    constants: &[],
-    bindings: &[(0, Uniform), (1, Read), (3, Read), (6, ReadWrite), (4, ReadWrite)],
-    workgroup_size: LINEAR,
-    params_bytes: bytes(size_of::<WarpParams>()),
-};
+pub static WARP_PERSPECTIVE_U8_F64: KernelSpec =
+    kernel("warp_perspective_u8_f64", &WARP_F64, &[(0, Uniform), (1, Read), (3, Read), (6, ReadWrite), (4, ReadWrite)], LINEAR, size_of::<WarpParams>());
 /// BlazeFace's anchors decoded, thresholded and suppressed (one workgroup).
-pub static DETECT_FACES: KernelSpec = KernelSpec {
-    name: "detect_faces",
-    entry_point: "detect_faces",
-    shader: &DETECT,
-    constants: &[],
-    bindings: &[(0, Uniform), (1, Read), (2, Read), (3, Read), (4, Read), (5, ReadWrite), (6, ReadWrite)],
-    workgroup_size: [256, 1, 1],
-    params_bytes: bytes(size_of::<DetectParams>()),
-};
+pub static DETECT_FACES: KernelSpec = kernel(
+    "detect_faces",
+    &DETECT,
+    &[(0, Uniform), (1, Read), (2, Read), (3, Read), (4, Read), (5, ReadWrite), (6, ReadWrite)],
+    [256, 1, 1],
+    size_of::<DetectParams>(),
+);
 /// The Face Mesh ROI, the MiniFASNet box and its crops (one invocation).
-pub static FACE_REGIONS: KernelSpec = KernelSpec {
-    name: "face_regions",
-    entry_point: "face_regions",
-    shader: &ROI,
-    constants: &[],
-    bindings: &[(0, Uniform), (1, Read), (3, ReadWrite), (4, ReadWrite), (5, ReadWrite)],
-    workgroup_size: [1, 1, 1],
-    params_bytes: bytes(size_of::<RegionParams>()),
-};
+pub static FACE_REGIONS: KernelSpec =
+    kernel("face_regions", &ROI, &[(0, Uniform), (1, Read), (3, ReadWrite), (4, ReadWrite), (5, ReadWrite)], [1, 1, 1], size_of::<RegionParams>());
 /// Face Mesh's landmarks from crop to image pixels.
-pub static PROJECT_LANDMARKS: KernelSpec = KernelSpec {
-    name: "project_landmarks",
-    entry_point: "project_landmarks",
-    shader: &ROI,
-    constants: &[],
-    bindings: &[(0, Uniform), (2, Read), (5, ReadWrite)],
-    workgroup_size: LINEAR,
-    params_bytes: bytes(size_of::<RegionParams>()),
-};
+pub static PROJECT_LANDMARKS: KernelSpec = kernel("project_landmarks", &ROI, &[(0, Uniform), (2, Read), (5, ReadWrite)], LINEAR, size_of::<RegionParams>());
 
 /// Every kernel of the engine.
 pub static KERNELS: &[Kernel] =
