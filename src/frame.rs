@@ -1,7 +1,7 @@
 //! Camera frames and decoded images: validated size, pixel format and row stride.
 //!
 //! A [`Frame`] borrows the caller's bytes; the engine uploads them as they are (any of the
-//! three formats, any row stride) and converts on the GPU, so no CPU pass touches the
+//! [`PixelFormat`]s, any row stride) and converts on the GPU, so no CPU pass touches the
 //! pixels. Decoded images ([`DecodedImage`]) own their RGB bytes and zeroize them on drop.
 
 use std::path::Path;
@@ -24,6 +24,14 @@ pub enum PixelFormat {
     /// YUV 4:2:0: a Y plane, then interleaved U V at half resolution, both `stride` bytes
     /// a row; even width and height.
     Nv12,
+    /// 3 bytes a pixel: B, G, R (OpenCV's `cv::Mat` and numpy arrays from cv2).
+    Bgr8,
+    /// As NV12 with V before U (Android's camera default).
+    Nv21,
+    /// YUV 4:2:0 planar: the Y plane (`stride` bytes a row), then the U plane and the V
+    /// plane at half resolution, `stride / 2` bytes a row each; even width, height and
+    /// stride.
+    I420,
 }
 
 impl PixelFormat {
@@ -31,10 +39,10 @@ impl PixelFormat {
     pub fn row_bytes(self, width: u32) -> u64 {
         let w = width as u64;
         match self {
-            PixelFormat::Rgb8 => 3 * w,
+            PixelFormat::Rgb8 | PixelFormat::Bgr8 => 3 * w,
             PixelFormat::Rgba8 | PixelFormat::Bgra8 => 4 * w,
             PixelFormat::Yuyv => 2 * w,
-            PixelFormat::Nv12 => w,
+            PixelFormat::Nv12 | PixelFormat::Nv21 | PixelFormat::I420 => w,
         }
     }
 
@@ -42,7 +50,8 @@ impl PixelFormat {
     fn frame_bytes(self, width: u32, height: u32, stride: u32) -> u64 {
         let (stride, height) = (stride as u64, height as u64);
         match self {
-            PixelFormat::Nv12 => stride * height + stride * (height / 2 - 1) + width as u64,
+            PixelFormat::Nv12 | PixelFormat::Nv21 => stride * height + stride * (height / 2 - 1) + width as u64,
+            PixelFormat::I420 => stride * height + stride / 2 * (height / 2) + stride / 2 * (height / 2 - 1) + width as u64 / 2,
             _ => stride * (height - 1) + self.row_bytes(width),
         }
     }
@@ -55,7 +64,32 @@ impl PixelFormat {
             PixelFormat::Bgra8 => 2,
             PixelFormat::Yuyv => 3,
             PixelFormat::Nv12 => 4,
+            PixelFormat::Bgr8 => 5,
+            PixelFormat::Nv21 => 6,
+            PixelFormat::I420 => 7,
         }
+    }
+
+    /// Every format.
+    pub const ALL: [PixelFormat; 8] = [
+        PixelFormat::Rgba8,
+        PixelFormat::Rgb8,
+        PixelFormat::Bgra8,
+        PixelFormat::Yuyv,
+        PixelFormat::Nv12,
+        PixelFormat::Bgr8,
+        PixelFormat::Nv21,
+        PixelFormat::I420,
+    ];
+
+    /// Whether the chroma is subsampled 2:1 across (an even width is needed).
+    fn halves_width(self) -> bool {
+        matches!(self, PixelFormat::Yuyv | PixelFormat::Nv12 | PixelFormat::Nv21 | PixelFormat::I420)
+    }
+
+    /// Whether the chroma is subsampled 2:1 down (an even height is needed).
+    fn halves_height(self) -> bool {
+        matches!(self, PixelFormat::Nv12 | PixelFormat::Nv21 | PixelFormat::I420)
     }
 }
 
@@ -87,12 +121,14 @@ impl<'a> Frame<'a> {
         if (stride as u64) < row {
             return fail(format!("row stride {stride} is shorter than a row of {width} {format:?} pixels ({row} bytes)"));
         }
-        let chroma_subsampled = matches!(format, PixelFormat::Yuyv | PixelFormat::Nv12);
-        if chroma_subsampled && !width.is_multiple_of(2) {
+        if format.halves_width() && !width.is_multiple_of(2) {
             return fail(format!("{format:?} needs an even width, not {width}"));
         }
-        if format == PixelFormat::Nv12 && !height.is_multiple_of(2) {
-            return fail(format!("NV12 needs an even height, not {height}"));
+        if format.halves_height() && !height.is_multiple_of(2) {
+            return fail(format!("{format:?} needs an even height, not {height}"));
+        }
+        if format == PixelFormat::I420 && !stride.is_multiple_of(2) {
+            return fail(format!("I420 needs an even stride (its chroma rows are stride / 2 bytes), not {stride}"));
         }
         let needed = format.frame_bytes(width, height, stride);
         if (bytes.len() as u64) < needed {
@@ -160,17 +196,24 @@ impl<'a> Frame<'a> {
                 let i = y64 * stride + x64 * self.format.row_bytes(1);
                 [b(i), b(i + 1), b(i + 2)]
             }
-            PixelFormat::Bgra8 => {
-                let i = y64 * stride + x64 * 4;
+            PixelFormat::Bgra8 | PixelFormat::Bgr8 => {
+                let i = y64 * stride + x64 * self.format.row_bytes(1);
                 [b(i + 2), b(i + 1), b(i)]
             }
             PixelFormat::Yuyv => {
                 let i = y64 * stride + (x64 / 2) * 4;
                 yuv_to_rgb(b(i + (x64 % 2) * 2), b(i + 1), b(i + 3))
             }
-            PixelFormat::Nv12 => {
+            PixelFormat::Nv12 | PixelFormat::Nv21 => {
                 let chroma = stride * self.height as u64 + (y64 / 2) * stride + (x64 / 2) * 2;
-                yuv_to_rgb(b(y64 * stride + x64), b(chroma), b(chroma + 1))
+                let (u, v) = if self.format == PixelFormat::Nv12 { (chroma, chroma + 1) } else { (chroma + 1, chroma) };
+                yuv_to_rgb(b(y64 * stride + x64), b(u), b(v))
+            }
+            PixelFormat::I420 => {
+                let luma = stride * self.height as u64;
+                let chroma_plane = stride / 2 * (self.height as u64 / 2);
+                let at = (y64 / 2) * (stride / 2) + x64 / 2;
+                yuv_to_rgb(b(y64 * stride + x64), b(luma + at), b(luma + chroma_plane + at))
             }
         }
     }
@@ -248,5 +291,44 @@ impl DecodedImage {
     /// Rows.
     pub fn height(&self) -> u32 {
         self.height
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 2x2 frame of one colour in each 4:2:0 layout: Y 81, U 90, V 240 is BT.601 red.
+    #[test]
+    fn the_420_layouts_place_u_and_v_where_their_formats_say() {
+        let red = [255, 0, 0];
+        let nv12 = [81, 81, 81, 81, 90, 240];
+        let nv21 = [81, 81, 81, 81, 240, 90];
+        let i420 = [81, 81, 81, 81, 90, 240];
+        for (format, bytes) in [(PixelFormat::Nv12, &nv12), (PixelFormat::Nv21, &nv21), (PixelFormat::I420, &i420)] {
+            let frame = Frame::new(2, 2, 2, format, bytes).unwrap();
+            assert_eq!(frame.to_rgb8().chunks(3).collect::<Vec<_>>(), vec![red; 4], "{format:?}");
+        }
+        // The swapped order reads another colour.
+        let swapped = Frame::new(2, 2, 2, PixelFormat::Nv21, &nv12).unwrap();
+        assert_ne!(&swapped.to_rgb8()[..3], &red);
+    }
+
+    #[test]
+    fn i420_planes_follow_the_stride() {
+        // 4x2, stride 6: Y rows of 6 bytes, then U and V rows of 3 bytes.
+        let mut bytes = vec![0u8; 6 * 2 + 3 + 2];
+        bytes[..4].copy_from_slice(&[81; 4]);
+        bytes[6..10].copy_from_slice(&[81; 4]);
+        bytes[12..14].copy_from_slice(&[90, 90]);
+        bytes[15..17].copy_from_slice(&[240, 240]);
+        let frame = Frame::new(4, 2, 6, PixelFormat::I420, &bytes).unwrap();
+        assert!(frame.to_rgb8().chunks(3).all(|p| p == [255, 0, 0]));
+    }
+
+    #[test]
+    fn bgr8_swaps_red_and_blue() {
+        let frame = Frame::new(1, 1, 3, PixelFormat::Bgr8, &[1, 2, 3]).unwrap();
+        assert_eq!(&frame.to_rgb8()[..], &[3, 2, 1]);
     }
 }

@@ -23,16 +23,16 @@ fn yuv_to_rgb_follows_bt601_limited_range() {
 
 fn random_yuv(rng: &mut rand::rngs::StdRng, format: PixelFormat, width: u32, height: u32, padding: u32) -> (u32, Vec<u8>) {
     let stride = format.row_bytes(width) as u32 + padding;
-    let rows = if format == PixelFormat::Nv12 { height + height / 2 } else { height };
+    let rows = if matches!(format, PixelFormat::Nv12 | PixelFormat::Nv21 | PixelFormat::I420) { height + height / 2 } else { height };
     (stride, (0..stride * rows).map(|_| rng.random()).collect())
 }
 
 #[test]
-fn yuyv_and_nv12_are_converted_on_the_gpu_exactly_as_the_cpu_reference() {
+fn every_pixel_format_is_converted_on_the_gpu_exactly_as_the_cpu_reference() {
     let gpu = gpu();
     let mut rng = rand::rngs::StdRng::seed_from_u64(30);
     for (case, (width, height, padding)) in [(2, 2, 0), (64, 48, 0), (130, 98, 6), (200, 320, 2), (96, 128, 16)].into_iter().enumerate() {
-        for format in [PixelFormat::Yuyv, PixelFormat::Nv12] {
+        for format in PixelFormat::ALL.into_iter().filter(|f| *f != PixelFormat::Rgb8) {
             let (stride, bytes) = random_yuv(&mut rng, format, width, height, padding);
             let frame = Frame::new(width, height, stride, format, &bytes).unwrap();
             let rgb = frame.to_rgb8();
@@ -50,6 +50,9 @@ fn yuyv_and_nv12_are_converted_on_the_gpu_exactly_as_the_cpu_reference() {
     assert!(Frame::new(3, 2, 6, PixelFormat::Yuyv, &[0; 12]).is_err(), "odd width");
     assert!(Frame::new(4, 3, 4, PixelFormat::Nv12, &[0; 24]).is_err(), "odd height");
     assert!(Frame::new(4, 4, 4, PixelFormat::Nv12, &[0; 23]).is_err(), "too few bytes");
+    assert!(Frame::new(4, 4, 4, PixelFormat::I420, &[0; 23]).is_err(), "too few bytes");
+    assert!(Frame::new(4, 4, 5, PixelFormat::I420, &[0; 64]).is_err(), "odd I420 stride");
+    assert!(Frame::new(4, 3, 4, PixelFormat::Nv21, &[0; 24]).is_err(), "odd height");
 }
 
 fn engine() -> Engine {
