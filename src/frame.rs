@@ -46,7 +46,34 @@ impl PixelFormat {
         }
     }
 
-    /// Bytes a frame of `height` rows `stride` apart needs.
+    /// Bytes a frame of `width` x `height` pixels with rows `stride` apart takes, after the
+    /// checks [`Frame::new`] makes (sizes, stride, even sides where the chroma is halved):
+    /// what a caller holding only a pointer must provide (the C ABI).
+    pub fn frame_len(self, width: u32, height: u32, stride: u32) -> Result<usize> {
+        let fail = |reason: String| Err(Error::Frame { reason });
+        if width == 0 || height == 0 {
+            return fail(format!("a frame of {width}x{height} pixels has nothing to check"));
+        }
+        if width > MAX_SIDE || height > MAX_SIDE {
+            return fail(format!("{width}x{height} pixels exceeds the largest side accepted, {MAX_SIDE}"));
+        }
+        let row = self.row_bytes(width);
+        if (stride as u64) < row {
+            return fail(format!("row stride {stride} is shorter than a row of {width} {self:?} pixels ({row} bytes)"));
+        }
+        if self.halves_width() && !width.is_multiple_of(2) {
+            return fail(format!("{self:?} needs an even width, not {width}"));
+        }
+        if self.halves_height() && !height.is_multiple_of(2) {
+            return fail(format!("{self:?} needs an even height, not {height}"));
+        }
+        if self == PixelFormat::I420 && !stride.is_multiple_of(2) {
+            return fail(format!("I420 needs an even stride (its chroma rows are stride / 2 bytes), not {stride}"));
+        }
+        usize::try_from(self.frame_bytes(width, height, stride)).or_else(|_| fail(format!("{width}x{height} does not fit this machine's memory")))
+    }
+
+    /// Bytes a frame of `height` (>= 1, even where halved) rows `stride` apart needs.
     fn frame_bytes(self, width: u32, height: u32, stride: u32) -> u64 {
         let (stride, height) = (stride as u64, height as u64);
         match self {
@@ -110,31 +137,11 @@ pub struct Frame<'a> {
 impl<'a> Frame<'a> {
     /// A frame with rows `stride` bytes apart (at least width x bytes per pixel).
     pub fn new(width: u32, height: u32, stride: u32, format: PixelFormat, bytes: &'a [u8]) -> Result<Self> {
-        let fail = |reason: String| Err(Error::Frame { reason });
-        if width == 0 || height == 0 {
-            return fail(format!("a frame of {width}x{height} pixels has nothing to check"));
+        let needed = format.frame_len(width, height, stride)?;
+        if bytes.len() < needed {
+            return Err(Error::Frame { reason: format!("{} bytes given, {width}x{height} {format:?} with stride {stride} needs {needed}", bytes.len()) });
         }
-        if width > MAX_SIDE || height > MAX_SIDE {
-            return fail(format!("{width}x{height} pixels exceeds the largest side accepted, {MAX_SIDE}"));
-        }
-        let row = format.row_bytes(width);
-        if (stride as u64) < row {
-            return fail(format!("row stride {stride} is shorter than a row of {width} {format:?} pixels ({row} bytes)"));
-        }
-        if format.halves_width() && !width.is_multiple_of(2) {
-            return fail(format!("{format:?} needs an even width, not {width}"));
-        }
-        if format.halves_height() && !height.is_multiple_of(2) {
-            return fail(format!("{format:?} needs an even height, not {height}"));
-        }
-        if format == PixelFormat::I420 && !stride.is_multiple_of(2) {
-            return fail(format!("I420 needs an even stride (its chroma rows are stride / 2 bytes), not {stride}"));
-        }
-        let needed = format.frame_bytes(width, height, stride);
-        if (bytes.len() as u64) < needed {
-            return fail(format!("{} bytes given, {width}x{height} {format:?} with stride {stride} needs {needed}", bytes.len()));
-        }
-        Ok(Frame { width, height, stride, format, bytes: &bytes[..needed as usize] })
+        Ok(Frame { width, height, stride, format, bytes: &bytes[..needed] })
     }
 
     /// Tightly packed RGBA8.

@@ -76,7 +76,7 @@ macro_rules! internal_mod {
 }
 pub(crate) use internal_mod;
 
-// In data-flow order; each module imports only those above it (tests/layering.rs).
+// Each module imports only those before it in the data flow (the order is in tests/layering.rs).
 mod error;
 internal_mod!(
     /// Shapes and CPU tensors.
@@ -98,6 +98,7 @@ internal_mod!(
 #[cfg(feature = "camera")]
 pub mod camera;
 mod engine;
+mod json;
 mod liveness;
 #[cfg(feature = "window")]
 pub mod preview;
@@ -108,10 +109,12 @@ pub use engine::{CheckVerdict, Engine, EngineOptions, Face, FaceBox, FaceQuality
 pub use error::{Error, Result};
 pub use frame::{DecodedImage, Frame, PixelFormat};
 pub use gpu::{AdapterSummary, Backend, GpuOptions, list_adapters};
+pub use json::RESULT_SCHEMA_VERSION;
 pub use liveness::{
     Challenge, Cues, FailureGuard, FailureLimit, FlatnessRule, FusionRule, Mode, QualityLimits, Rejection, Session, SessionOptions, Sessions, Verdict,
     VerdictKind,
 };
+pub use models::weights_sha256;
 pub use source::{FolderSource, FrameSource, SourceFrame};
 pub use watch::{Status, Step, StepError, WatchEvent, Watcher, watch};
 

@@ -1,10 +1,10 @@
 //! The modules of src/ depend on one another in one direction, the data flow's:
-//! error -> tensor -> frame -> gpu -> nn -> models -> engine -> liveness -> source -> watch
-//! -> camera -> preview (each may use those before it, never those after). This reads every
+//! error -> tensor -> frame -> gpu -> nn -> models -> engine -> liveness -> json -> source ->
+//! watch -> camera -> preview (each may use those before it, never those after). This reads every
 //! `crate::` path of the library's code (comments aside) and fails on the first that points
 //! the wrong way, so a cycle cannot come back unnoticed.
 
-const LAYERS: [&str; 12] = ["error", "tensor", "frame", "gpu", "nn", "models", "engine", "liveness", "source", "watch", "camera", "preview"];
+const LAYERS: [&str; 13] = ["error", "tensor", "frame", "gpu", "nn", "models", "engine", "liveness", "json", "source", "watch", "camera", "preview"];
 
 /// The top-level module of a file under src/ (None for lib.rs and the CLI).
 fn module_of(path: &std::path::Path, src: &std::path::Path) -> Option<String> {

@@ -8,7 +8,8 @@
 #    errors.
 # 4. Runs the whole suite on Vulkan (unit tests of src/, the module layering, the kernel
 #    tables against the WGSL included), builds the library without its optional features
-#    and the product documentation without warnings, then the GPU tests again on GL.
+#    and the product documentation without warnings, tests the C ABI (bindings/c) and
+#    runs the C example (examples/c) against the CLI, then the GPU tests again on GL.
 #
 # A GPU test that finds no adapter fails; none passes by skipping.
 set -euo pipefail
@@ -36,6 +37,18 @@ WGPU_BACKEND=vulkan cargo test --locked
 
 echo "== the library without the camera and window features"
 cargo build --locked --lib --no-default-features
+
+echo "== the C ABI: its tests (misuse, threads, sessions), the header, the C example against the CLI"
+WGPU_BACKEND=vulkan cargo test --locked -p liveshade-c
+cargo build --locked -p liveshade-c
+cc -Wall -Wextra -Werror examples/c/check.c -Iinclude -Ltarget/debug -lliveshade_c -o target/debug/check_c
+want=$(WGPU_BACKEND=vulkan target/debug/liveshade check samples/*.jpg | sed 's/;.*/)/')
+got=$(LD_LIBRARY_PATH=target/debug WGPU_BACKEND=vulkan target/debug/check_c samples/*.jpg)
+if [ "$want" != "$got" ]; then
+    printf 'the C example disagrees with the CLI:\n%s\nagainst\n%s\n' "$got" "$want"
+    exit 1
+fi
+echo "$got"
 
 echo "== documentation builds without warnings"
 RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps --quiet

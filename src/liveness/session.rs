@@ -93,6 +93,14 @@ impl<'e> Session<'e> {
         Session::start(None, None, options)
     }
 
+    /// A session fed with reports whose end is recorded in `failures` (and refused while it
+    /// cools down): for callers that check frames themselves and keep one failure record
+    /// across sessions (the C and Python bindings).
+    pub fn from_reports_with_guard(options: SessionOptions, failures: &FailureGuard) -> Result<Session<'static>> {
+        failures.admit()?;
+        Session::start(None, Some(failures.clone()), options)
+    }
+
     fn start(engine: Option<&'e Engine>, failures: Option<FailureGuard>, options: SessionOptions) -> Result<Session<'e>> {
         let challenges = match (options.mode, &options.challenges) {
             (Mode::Passive, _) => Vec::new(),

@@ -10,4 +10,4 @@ pub use blazeface::BlazeFace;
 pub use facemesh::FaceMesh;
 pub use graph::{BuildOptions, Graph};
 pub use minifasnet::{MiniFasNet, Variant};
-pub use weights::{Network, Weights};
+pub use weights::{Network, Weights, weights_sha256};

@@ -20,6 +20,9 @@ pub enum Network {
 }
 
 impl Network {
+    /// The four networks.
+    pub const ALL: [Network; 4] = [Network::BlazeFace, Network::FaceMesh, Network::MiniFasNetV2, Network::MiniFasNetV1Se];
+
     pub fn file_name(self) -> &'static str {
         match self {
             Network::BlazeFace => "blazeface_short_range.safetensors",
@@ -37,6 +40,13 @@ impl Network {
             Network::MiniFasNetV1Se => include_bytes!("../../weights/minifasnet_v1se_4.0_80x80.safetensors"),
         }
     }
+}
+
+/// The SHA-256 of each weights file built into the library, (file name, lowercase hex): the
+/// identity of the models a result came from (`liveshade_version` in the C ABI).
+pub fn weights_sha256() -> Vec<(&'static str, String)> {
+    use sha2::{Digest, Sha256};
+    Network::ALL.iter().map(|n| (n.file_name(), Sha256::digest(n.bundled_bytes()).iter().map(|b| format!("{b:02x}")).collect())).collect()
 }
 
 /// One safetensors file of f16 or f32 tensors.

@@ -1,0 +1,220 @@
+//! Sessions: many frames, one verdict. `liveshade_session_new`, `_push`, `_finish`,
+//! `_verdict`, `_verdict_json`, `_free`.
+
+use std::ffi::{c_char, c_int};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use liveshade::{Engine, Session, SessionOptions, Verdict, VerdictKind};
+
+use crate::check::{
+    LIVESHADE_VERDICT_INCONCLUSIVE, LIVESHADE_VERDICT_LIVE, LIVESHADE_VERDICT_NONE, LIVESHADE_VERDICT_SPOOF, LiveshadeEngine, LiveshadePixelFormat,
+    LiveshadeVerdict, engine, frame,
+};
+use crate::{Failure, ffi, give_string, handles, non_null, optional_str};
+
+/// A session's verdict, once there is one.
+#[repr(C)]
+pub struct LiveshadeSessionVerdict {
+    /// `LIVESHADE_VERDICT_NONE` (still collecting), `_LIVE`, `_SPOOF` or `_INCONCLUSIVE`.
+    pub verdict: LiveshadeVerdict,
+    /// The fused live probability.
+    pub score: f32,
+    /// Frames that passed the quality gates.
+    pub frames_accepted: u32,
+    /// Frames rejected by them.
+    pub frames_rejected: u32,
+    /// Natural blinks counted.
+    pub blinks: u32,
+    /// 1 when the flatness cue measured (enough motion), 0 otherwise.
+    pub has_flatness: c_int,
+    /// Median nose parallax in eye distances (a plane is under 0.05).
+    pub flatness: f32,
+}
+
+struct SessionState {
+    session: Session<'static>,
+    verdict: Option<Verdict>,
+}
+
+/// A liveness session on an engine.
+pub struct LiveshadeSession {
+    /// Keeps the engine alive while the session is.
+    engine: Arc<Engine>,
+    started: Instant,
+    state: Mutex<SessionState>,
+}
+
+fn session<'a>(handle: *const LiveshadeSession) -> Result<&'a LiveshadeSession, Failure> {
+    non_null(handle, "session")?;
+    handles::get(handle).ok_or_else(|| Failure::invalid("session is not a live session handle (freed already, or not made by liveshade_session_new)"))
+}
+
+fn session_options(json: Option<&str>) -> Result<SessionOptions, Failure> {
+    let Some(json) = json else { return Ok(SessionOptions::passive()) };
+    let value: serde_json::Value = serde_json::from_str(json).map_err(|e| Failure::invalid(format!("session options are not JSON: {e}")))?;
+    let object = value.as_object().ok_or_else(|| Failure::invalid("session options must be a JSON object"))?;
+    let active = object.get("active").map(|v| v.as_bool().ok_or_else(|| Failure::invalid("option \"active\" must be true or false"))).transpose()?;
+    let mut options = if active == Some(true) { SessionOptions::active() } else { SessionOptions::passive() };
+    let number = |key: &str, v: &serde_json::Value| {
+        v.as_f64().filter(|x| x.is_finite() && *x >= 0.0).ok_or_else(|| Failure::invalid(format!("option {key:?} must be a number >= 0")))
+    };
+    for (key, v) in object {
+        match key.as_str() {
+            "active" => {}
+            "time_limit_s" => options.time_limit = Duration::from_secs_f64(number(key, v)?.min(86_400.0)),
+            "max_frames" => options.max_frames = number(key, v)? as usize,
+            "min_frames" => options.fusion.min_frames = number(key, v)? as usize,
+            "live_threshold" => options.fusion.live_threshold = number(key, v)? as f32,
+            "spoof_threshold" => options.fusion.spoof_threshold = number(key, v)? as f32,
+            other => {
+                return Err(Failure::invalid(format!(
+                    "unknown session option {other:?} (active, time_limit_s, max_frames, min_frames, live_threshold, spoof_threshold)"
+                )));
+            }
+        }
+    }
+    Ok(options)
+}
+
+/// Starts a session on `engine`. `options_json` is NULL (passive, the defaults) or a JSON
+/// object with any of `"active"` (random challenges), `"time_limit_s"`, `"max_frames"`,
+/// `"min_frames"`, `"live_threshold"`, `"spoof_threshold"`. Fails with
+/// `LIVESHADE_ERROR_COOLING_DOWN` while sessions are refused after repeated failures.
+///
+/// # Safety
+/// `options_json` is NULL or a NUL-terminated string; `out` points at writable storage.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn liveshade_session_new(engine: *mut LiveshadeEngine, options_json: *const c_char, out: *mut *mut LiveshadeSession) -> c_int {
+    ffi("liveshade_session_new", || {
+        non_null(out, "out")?;
+        let owner = self::engine(engine)?;
+        // SAFETY: as documented above.
+        let options = session_options(unsafe { optional_str(options_json, "options_json") }?)?;
+        let session = Session::from_reports_with_guard(options, &owner.failures)?;
+        let handle =
+            LiveshadeSession { engine: Arc::clone(&owner.engine), started: Instant::now(), state: Mutex::new(SessionState { session, verdict: None }) };
+        // SAFETY: `out` is not NULL.
+        unsafe { *out = handles::register(handle) };
+        Ok(())
+    })
+}
+
+fn verdict_code(kind: VerdictKind) -> LiveshadeVerdict {
+    match kind {
+        VerdictKind::Live => LIVESHADE_VERDICT_LIVE,
+        VerdictKind::Spoof => LIVESHADE_VERDICT_SPOOF,
+        VerdictKind::Inconclusive => LIVESHADE_VERDICT_INCONCLUSIVE,
+    }
+}
+
+fn state(handle: &LiveshadeSession) -> Result<std::sync::MutexGuard<'_, SessionState>, Failure> {
+    handle.state.lock().map_err(|_| Failure::invalid("the session is unusable: a call on it panicked; free it"))
+}
+
+/// Checks one frame in the session. `timestamp_s` is the frame's capture time in seconds
+/// (any origin, increasing), or negative for "now". `*verdict_out` (may be NULL) becomes
+/// the verdict once there is one, `LIVESHADE_VERDICT_NONE` before.
+///
+/// # Safety
+/// As `liveshade_check`; `verdict_out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn liveshade_session_push(
+    session: *mut LiveshadeSession,
+    pixels: *const u8,
+    width: u32,
+    height: u32,
+    stride: u32,
+    format: LiveshadePixelFormat,
+    timestamp_s: f64,
+    verdict_out: *mut LiveshadeVerdict,
+) -> c_int {
+    ffi("liveshade_session_push", || {
+        let handle = self::session(session)?;
+        // SAFETY: as documented above.
+        let frame = unsafe { frame(pixels, width, height, stride, format) }?;
+        let mut state = state(handle)?;
+        if state.verdict.is_none() {
+            let t = if timestamp_s >= 0.0 && timestamp_s.is_finite() { timestamp_s } else { handle.started.elapsed().as_secs_f64() };
+            let report = handle.engine.check_with_landmarks(&frame)?;
+            state.verdict = state.session.push_report(&report, t);
+        }
+        if !verdict_out.is_null() {
+            // SAFETY: not NULL, writable by the contract.
+            unsafe { *verdict_out = state.verdict.as_ref().map_or(LIVESHADE_VERDICT_NONE, |v| verdict_code(v.kind)) };
+        }
+        Ok(())
+    })
+}
+
+/// Ends the session now (the frames ran out): a verdict, inconclusive if undecided.
+#[unsafe(no_mangle)]
+pub extern "C" fn liveshade_session_finish(session: *mut LiveshadeSession) -> c_int {
+    ffi("liveshade_session_finish", || {
+        let mut state = state(self::session(session)?)?;
+        if state.verdict.is_none() {
+            let verdict = state.session.finish();
+            state.verdict = Some(verdict);
+        }
+        Ok(())
+    })
+}
+
+/// Fills `*out` with the session's verdict (`verdict` is `LIVESHADE_VERDICT_NONE` while it
+/// is still collecting frames).
+///
+/// # Safety
+/// `out` points at a writable `LiveshadeSessionVerdict`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn liveshade_session_verdict(session: *mut LiveshadeSession, out: *mut LiveshadeSessionVerdict) -> c_int {
+    ffi("liveshade_session_verdict", || {
+        non_null(out, "out")?;
+        let state = state(self::session(session)?)?;
+        let value = match &state.verdict {
+            None => LiveshadeSessionVerdict {
+                verdict: LIVESHADE_VERDICT_NONE,
+                score: 0.0,
+                frames_accepted: 0,
+                frames_rejected: 0,
+                blinks: 0,
+                has_flatness: 0,
+                flatness: 0.0,
+            },
+            Some(v) => LiveshadeSessionVerdict {
+                verdict: verdict_code(v.kind),
+                score: v.score,
+                frames_accepted: v.frames_accepted as u32,
+                frames_rejected: v.frames_rejected as u32,
+                blinks: v.cues.blinks,
+                has_flatness: v.cues.flatness.is_some() as c_int,
+                flatness: v.cues.flatness.unwrap_or(0.0),
+            },
+        };
+        // SAFETY: not NULL, writable by the contract.
+        unsafe { *out = value };
+        Ok(())
+    })
+}
+
+/// The session's verdict as the JSON of `liveshade session --json` (with its reasons),
+/// freed with `liveshade_string_free`; an error while there is no verdict yet.
+///
+/// # Safety
+/// `json_out` points at writable storage.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn liveshade_session_verdict_json(session: *mut LiveshadeSession, json_out: *mut *mut c_char) -> c_int {
+    ffi("liveshade_session_verdict_json", || {
+        non_null(json_out, "json_out")?;
+        let state = state(self::session(session)?)?;
+        let verdict =
+            state.verdict.as_ref().ok_or_else(|| Failure::invalid("the session has no verdict yet (push more frames, or liveshade_session_finish)"))?;
+        give_string(verdict.to_json(), json_out)
+    })
+}
+
+/// Frees a session (NULL and freed handles are ignored). A session freed before its verdict
+/// counts as neither a success nor a failure.
+#[unsafe(no_mangle)]
+pub extern "C" fn liveshade_session_free(session: *mut LiveshadeSession) {
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handles::release(session)));
+}

@@ -1,0 +1,171 @@
+//! The C ABI as a C caller uses it, and misuses it: NULL pointers, freed and foreign
+//! handles, unknown formats and options, sizes that do not fit, several threads on one
+//! engine, a session over a shared sequence. Every failure is a status and a message.
+
+use std::ffi::{CStr, CString, c_char};
+use std::ptr::{null, null_mut};
+
+use liveshade_c::*;
+
+fn last_error() -> String {
+    unsafe { CStr::from_ptr(liveshade_last_error()) }.to_string_lossy().into_owned()
+}
+
+fn engine() -> *mut LiveshadeEngine {
+    let backend = std::env::var("WGPU_BACKEND").unwrap_or_else(|_| "auto".into());
+    let options = CString::new(format!(r#"{{"backend": "{}"}}"#, if backend.is_empty() { "auto" } else { &backend })).unwrap();
+    let mut engine = null_mut();
+    let status = unsafe { liveshade_engine_new(options.as_ptr(), &mut engine) };
+    assert_eq!(status, LIVESHADE_OK, "the C ABI tests need a GPU adapter (CI={:?}): {}", std::env::var("CI").ok(), last_error());
+    engine
+}
+
+fn sample(name: &str) -> liveshade::DecodedImage {
+    liveshade::DecodedImage::open(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples").join(name)).unwrap()
+}
+
+fn take_string(text: *mut c_char) -> String {
+    let owned = unsafe { CStr::from_ptr(text) }.to_string_lossy().into_owned();
+    unsafe { liveshade_string_free(text) };
+    owned
+}
+
+#[test]
+fn a_check_gives_the_cli_verdicts_as_a_struct_and_as_json() {
+    let engine = engine();
+    let mut report: Box<LiveshadeReport> = Box::new(unsafe { std::mem::zeroed() });
+    for (file, verdict, live) in [
+        ("live_T1.jpg", LIVESHADE_VERDICT_LIVE, 0.9912),
+        ("spoof_print_F1.jpg", LIVESHADE_VERDICT_SPOOF, 0.0265),
+        ("spoof_replay_tablet_F2.jpg", LIVESHADE_VERDICT_SPOOF, 0.3652),
+    ] {
+        let image = sample(file);
+        let (w, h) = (image.width(), image.height());
+        let status = unsafe { liveshade_check(engine, image.rgb().as_ptr(), w, h, w * 3, LIVESHADE_PIXEL_FORMAT_RGB8, &mut *report) };
+        assert_eq!(status, LIVESHADE_OK, "{}", last_error());
+        assert_eq!(report.verdict, verdict, "{file}");
+        assert_eq!(report.face_count, 1);
+        assert!(report.faces[0].has_liveness == 1 && (report.faces[0].live - live).abs() < 5e-5, "{file}: {}", report.faces[0].live);
+        let mut json = null_mut();
+        let status = unsafe { liveshade_check_json(engine, image.rgb().as_ptr(), w, h, w * 3, LIVESHADE_PIXEL_FORMAT_RGB8, &mut json) };
+        assert_eq!(status, LIVESHADE_OK, "{}", last_error());
+        let value: serde_json::Value = serde_json::from_str(&take_string(json)).unwrap();
+        assert_eq!(value["verdict"], if verdict == LIVESHADE_VERDICT_LIVE { "live" } else { "spoof" });
+        assert!(value["faces"][0].get("landmarks").is_none(), "landmarks only with the \"landmarks\" option");
+        assert_eq!(report.has_landmarks, 0);
+    }
+    liveshade_engine_free(engine);
+}
+
+#[test]
+fn misuse_is_an_error_with_a_message_never_a_crash() {
+    let engine = engine();
+    let pixels = [0u8; 64];
+    let mut json = null_mut();
+    let check =
+        |engine, pixels: *const u8, w, h, stride, format, out: *mut *mut c_char| unsafe { liveshade_check_json(engine, pixels, w, h, stride, format, out) };
+    assert_eq!(check(null_mut(), pixels.as_ptr(), 4, 4, 12, LIVESHADE_PIXEL_FORMAT_RGB8, &mut json), LIVESHADE_ERROR_INVALID_ARGUMENT);
+    assert!(last_error().contains("engine is NULL"), "{}", last_error());
+    assert_eq!(check(engine, null(), 4, 4, 12, LIVESHADE_PIXEL_FORMAT_RGB8, &mut json), LIVESHADE_ERROR_INVALID_ARGUMENT);
+    assert!(last_error().contains("pixels is NULL"));
+    assert_eq!(check(engine, pixels.as_ptr(), 4, 4, 12, LIVESHADE_PIXEL_FORMAT_RGB8, null_mut()), LIVESHADE_ERROR_INVALID_ARGUMENT);
+    assert_eq!(check(engine, pixels.as_ptr(), 4, 4, 12, 99, &mut json), LIVESHADE_ERROR_INVALID_ARGUMENT);
+    assert!(last_error().contains("unknown pixel format 99"));
+    assert_eq!(check(engine, pixels.as_ptr(), 4, 4, 5, LIVESHADE_PIXEL_FORMAT_RGB8, &mut json), LIVESHADE_ERROR_INVALID_ARGUMENT);
+    assert!(last_error().contains("stride 5"), "{}", last_error());
+    assert_eq!(check(engine, pixels.as_ptr(), 0, 4, 12, LIVESHADE_PIXEL_FORMAT_RGB8, &mut json), LIVESHADE_ERROR_INVALID_ARGUMENT);
+    assert_eq!(check(engine, pixels.as_ptr(), 100_000, 4, 300_000, LIVESHADE_PIXEL_FORMAT_RGB8, &mut json), LIVESHADE_ERROR_INVALID_ARGUMENT);
+    assert_eq!(check(engine, pixels.as_ptr(), 3, 2, 6, LIVESHADE_PIXEL_FORMAT_NV12, &mut json), LIVESHADE_ERROR_INVALID_ARGUMENT, "odd NV12 width");
+    // A session handle where an engine goes, and the engine after it is freed.
+    let mut session = null_mut();
+    assert_eq!(unsafe { liveshade_session_new(engine, null(), &mut session) }, LIVESHADE_OK);
+    assert_eq!(check(session.cast(), pixels.as_ptr(), 4, 4, 12, LIVESHADE_PIXEL_FORMAT_RGB8, &mut json), LIVESHADE_ERROR_INVALID_ARGUMENT);
+    assert!(last_error().contains("not a live engine handle"));
+    liveshade_session_free(session);
+    liveshade_session_free(session);
+    liveshade_engine_free(engine);
+    assert_eq!(check(engine, pixels.as_ptr(), 4, 4, 12, LIVESHADE_PIXEL_FORMAT_RGB8, &mut json), LIVESHADE_ERROR_INVALID_ARGUMENT);
+    assert!(last_error().contains("freed already"));
+    liveshade_engine_free(engine);
+    // A string freed twice, or never ours, is ignored.
+    let foreign = CString::new("not ours").unwrap();
+    unsafe { liveshade_string_free(foreign.as_ptr().cast_mut()) };
+    // Options.
+    let mut other = null_mut();
+    for (options, message) in
+        [("{", "not JSON"), ("[]", "JSON object"), (r#"{"backend": "directx9"}"#, "unknown backend"), (r#"{"colour": 1}"#, "unknown option")]
+    {
+        let options = CString::new(options).unwrap();
+        assert_eq!(unsafe { liveshade_engine_new(options.as_ptr(), &mut other) }, LIVESHADE_ERROR_INVALID_ARGUMENT);
+        assert!(last_error().contains(message), "{}", last_error());
+    }
+    assert!(other.is_null());
+}
+
+#[test]
+fn several_threads_can_check_on_one_engine_at_once() {
+    /// The engine pointer handed to every thread (the header says that is allowed).
+    struct Shared(*mut LiveshadeEngine);
+    unsafe impl Sync for Shared {}
+    impl Shared {
+        fn get(&self) -> *mut LiveshadeEngine {
+            self.0
+        }
+    }
+    let engine = Shared(engine());
+    let image = sample("live_T1.jpg");
+    let (w, h) = (image.width(), image.height());
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| {
+                let mut report: Box<LiveshadeReport> = Box::new(unsafe { std::mem::zeroed() });
+                for _ in 0..2 {
+                    let status = unsafe { liveshade_check(engine.get(), image.rgb().as_ptr(), w, h, w * 3, LIVESHADE_PIXEL_FORMAT_RGB8, &mut *report) };
+                    assert_eq!(status, LIVESHADE_OK, "{}", last_error());
+                    assert_eq!(report.verdict, LIVESHADE_VERDICT_LIVE);
+                }
+            });
+        }
+    });
+    liveshade_engine_free(engine.0);
+}
+
+#[test]
+fn a_session_over_a_shared_sequence_is_live_and_outlives_its_engine_handle() {
+    let engine = engine();
+    let mut session = null_mut();
+    let options = CString::new(r#"{"active": false, "max_frames": 60}"#).unwrap();
+    assert_eq!(unsafe { liveshade_session_new(engine, options.as_ptr(), &mut session) }, LIVESHADE_OK, "{}", last_error());
+    liveshade_engine_free(engine); // the session keeps the engine alive
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/sequences/bbaf2n");
+    let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    let mut verdict = LIVESHADE_VERDICT_NONE;
+    for (i, file) in files.iter().enumerate() {
+        let image = liveshade::DecodedImage::open(file).unwrap();
+        let (w, h) = (image.width(), image.height());
+        let status = unsafe { liveshade_session_push(session, image.rgb().as_ptr(), w, h, w * 3, LIVESHADE_PIXEL_FORMAT_RGB8, i as f64 / 25.0, &mut verdict) };
+        assert_eq!(status, LIVESHADE_OK, "{}", last_error());
+        if verdict != LIVESHADE_VERDICT_NONE {
+            break;
+        }
+    }
+    assert_eq!(verdict, LIVESHADE_VERDICT_LIVE);
+    let mut summary: LiveshadeSessionVerdict = unsafe { std::mem::zeroed() };
+    assert_eq!(unsafe { liveshade_session_verdict(session, &mut summary) }, LIVESHADE_OK);
+    assert_eq!((summary.verdict, summary.frames_accepted), (LIVESHADE_VERDICT_LIVE, 8));
+    let mut json = null_mut();
+    assert_eq!(unsafe { liveshade_session_verdict_json(session, &mut json) }, LIVESHADE_OK);
+    let value: serde_json::Value = serde_json::from_str(&take_string(json)).unwrap();
+    assert_eq!(value["verdict"], "live");
+    liveshade_session_free(session);
+}
+
+#[test]
+fn the_version_names_the_schema_and_every_weights_file() {
+    let version: serde_json::Value = serde_json::from_str(unsafe { CStr::from_ptr(liveshade_version()) }.to_str().unwrap()).unwrap();
+    assert_eq!(version["result_schema"], 1);
+    let weights = version["weights"].as_object().unwrap();
+    assert_eq!(weights.len(), 4);
+    assert!(weights.values().all(|h| h.as_str().is_some_and(|h| h.len() == 64)));
+}
