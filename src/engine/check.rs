@@ -57,9 +57,8 @@ pub(super) struct Check {
     /// The caller's frame bytes as uploaded.
     pub frame: wgpu::Buffer,
     resamples: [Resample; RESAMPLES],
-    /// The resampling dispatches (and face_quality), rebound when the frame buffer grows.
-    resample_dispatches: Vec<Dispatch>,
-    face_quality: Dispatch,
+    /// The dispatches that read the frame buffer, rebound when it grows.
+    frame_readers: FrameReaders,
     face_warp_f64: Option<Dispatch>,
     faces: FaceStages,
     blazeface: BlazeFace,
@@ -69,6 +68,23 @@ pub(super) struct Check {
     /// Two readback buffers, so that a pipelined check can copy its results while the one
     /// before it is still mapped; a plain check uses the first.
     pub readbacks: [wgpu::Buffer; 2],
+}
+
+/// The dispatches bound to the frame buffer: the four resamplers (in `Resample` order) and
+/// face_quality.
+struct FrameReaders {
+    resamples: Vec<Dispatch>,
+    face_quality: Dispatch,
+}
+
+impl FrameReaders {
+    fn bind(gpu: &Gpu, frame: &wgpu::Buffer, resamples: &[Resample; RESAMPLES], faces: &FaceStages) -> Result<FrameReaders> {
+        let positions = faces.positions();
+        Ok(FrameReaders {
+            resamples: resamples.iter().map(|r| r.bind(gpu, frame, &positions)).collect::<Result<Vec<_>>>()?,
+            face_quality: faces.bind_quality(gpu, &resamples[0].params, frame)?,
+        })
+    }
 }
 
 /// A check submitted to the GPU whose results are not read yet.
@@ -116,13 +132,12 @@ impl Check {
             })
         };
         let frame = frame_buffer(gpu, INITIAL_FRAME_BYTES)?;
-        let face_quality = faces.bind_quality(gpu, &resamples[0].params, &frame)?;
-        let mut check = Check {
+        let frame_readers = FrameReaders::bind(gpu, &frame, &resamples, &faces)?;
+        let check = Check {
             arena,
             frame,
             resamples,
-            resample_dispatches: Vec::new(),
-            face_quality,
+            frame_readers,
             face_warp_f64,
             faces,
             blazeface,
@@ -131,17 +146,8 @@ impl Check {
             v1se,
             readbacks: [readback("readback 0"), readback("readback 1")],
         };
-        check.bind_frame(gpu)?;
         gpu.check("building the engine")?;
         Ok(check)
-    }
-
-    /// Binds the dispatches that read the frame buffer.
-    fn bind_frame(&mut self, gpu: &Gpu) -> Result<()> {
-        let positions = self.faces.positions();
-        self.resample_dispatches = self.resamples.iter().map(|r| r.bind(gpu, &self.frame, &positions)).collect::<Result<Vec<_>>>()?;
-        self.face_quality = self.faces.bind_quality(gpu, &self.resamples[0].params, &self.frame)?;
-        Ok(())
     }
 
     /// Dispatches recorded per check.
@@ -161,7 +167,7 @@ impl Check {
             gpu.check_binding_size("the frame", padded)?;
             self.frame.destroy();
             self.frame = frame_buffer(gpu, padded)?;
-            self.bind_frame(gpu)?;
+            self.frame_readers = FrameReaders::bind(gpu, &self.frame, &self.resamples, &self.faces)?;
         }
         gpu.write_bytes(&self.frame, bytes);
         for resample in &self.resamples {
@@ -175,12 +181,12 @@ impl Check {
 
     /// Calls `visit` with each dispatch of one stage, in the order they run.
     pub fn visit_stage<'s>(&'s self, stage: Stage, visit: &mut dyn FnMut(&'s Dispatch)) {
-        let [letterbox, face_mesh, crop_v2, crop_v1se] = [0, 1, 2, 3].map(|i| &self.resample_dispatches[i]);
+        let [letterbox, face_mesh, crop_v2, crop_v1se] = [0, 1, 2, 3].map(|i| &self.frame_readers.resamples[i]);
         match stage {
             Stage::Detection => {
                 visit(letterbox);
                 self.blazeface.graph().dispatches_iter().for_each(&mut *visit);
-                [&self.faces.detect, &self.face_quality, &self.faces.face_regions].into_iter().for_each(visit);
+                [&self.faces.detect, &self.frame_readers.face_quality, &self.faces.face_regions].into_iter().for_each(visit);
             }
             Stage::Landmarks => {
                 self.face_warp_f64.iter().for_each(&mut *visit);

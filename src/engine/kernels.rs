@@ -7,7 +7,7 @@ use std::mem::size_of;
 
 use crate::engine::detect::{DetectParams, RegionParams};
 use crate::engine::resample::WarpParams;
-use crate::gpu::{Kernel, KernelSpec, Shader, Slot};
+use crate::gpu::{Kernel, KernelSpec, LINEAR_WORKGROUP, Shader, Slot};
 use Slot::{Read, ReadWrite, Uniform};
 
 /// Frame access (pixel formats, YUV conversion), shared by warp.wgsl and the preview
@@ -41,7 +41,7 @@ static ROI: Shader = Shader { file: "roi.wgsl", source: concat!(common!(), "\n",
 #[cfg_attr(not(feature = "internals"), allow(dead_code))]
 pub static SHADERS: &[&Shader] = &[&WARP, &WARP_F64, &DETECT, &ROI];
 
-const LINEAR: [u32; 3] = [64, 1, 1];
+const LINEAR: [u32; 3] = LINEAR_WORKGROUP;
 
 /// An engine kernel: its entry point (also its name, none is specialised), module,
 /// bindings, workgroup size and parameter struct.

@@ -8,4 +8,4 @@ mod pipelines;
 
 pub use arena::{BufferArena, Dispatch, Tensor, record_all, record_sequence};
 pub use context::{AdapterSummary, Backend, Gpu, GpuOptions, list_adapters};
-pub use pipelines::{Kernel, KernelSpec, LINEAR_WORKGROUP_SIZE, Shader, Slot};
+pub use pipelines::{Kernel, KernelSpec, LINEAR_WORKGROUP, Shader, Slot};

@@ -16,8 +16,8 @@ use crate::error::{Error, Result, lock};
 use crate::gpu::Gpu;
 
 /// Invocations per workgroup of the one-dimensional kernels (`LINEAR_WORKGROUP` in
-/// shaders/common.wgsl).
-pub const LINEAR_WORKGROUP_SIZE: u32 = 64;
+/// shaders/common.wgsl), as the kernel tables write their `workgroup_size`.
+pub const LINEAR_WORKGROUP: [u32; 3] = [64, 1, 1];
 
 /// One WGSL module: the file it is named for and its complete source (shaders/common.wgsl
 /// and any other snippets already prepended).
@@ -127,7 +127,7 @@ impl Gpu {
     /// lavapipe compiles a pipeline's machine code at its first dispatch, 30-130 ms each
     /// (shared/PERF_NOTES.md), and this moves that cost here.
     pub fn prepare(&self, kernels: &[Kernel]) -> Result<()> {
-        let runnable: Vec<Kernel> = kernels.iter().copied().filter(|k| self.device.features().contains(k.shader.features)).collect();
+        let runnable: Vec<Kernel> = kernels.iter().copied().filter(|k| self.supports(k)).collect();
         let compiled = runnable.iter().map(|k| self.pipelines.get(&self.device, k)).collect::<Result<Vec<_>>>()?;
         self.check("compiling the kernels")?;
         let dummy = |usage| {

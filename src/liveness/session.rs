@@ -54,7 +54,6 @@ impl<'e> Sessions<'e> {
 
     /// Starts a session, unless too many sessions failed recently ([`Error::CoolingDown`]).
     pub fn start(&self, options: SessionOptions) -> Result<Session<'e>> {
-        self.failures.admit()?;
         Session::start(Some(self.engine), Some(self.failures.clone()), options)
     }
 
@@ -97,11 +96,14 @@ impl<'e> Session<'e> {
     /// cools down): for callers that check frames themselves and keep one failure record
     /// across sessions (the C and Python bindings).
     pub fn from_reports_with_guard(options: SessionOptions, failures: &FailureGuard) -> Result<Session<'static>> {
-        failures.admit()?;
         Session::start(None, Some(failures.clone()), options)
     }
 
+    /// A new session, unless `failures` refuses it (cooling down).
     fn start(engine: Option<&'e Engine>, failures: Option<FailureGuard>, options: SessionOptions) -> Result<Session<'e>> {
+        if let Some(failures) = &failures {
+            failures.admit()?;
+        }
         let challenges = match (options.mode, &options.challenges) {
             (Mode::Passive, _) => Vec::new(),
             (Mode::Active, Some(fixed)) => fixed.clone(),

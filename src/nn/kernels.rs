@@ -5,7 +5,7 @@
 
 use std::mem::size_of;
 
-use crate::gpu::{Kernel, KernelSpec, Shader, Slot};
+use crate::gpu::{Kernel, KernelSpec, LINEAR_WORKGROUP, Shader, Slot};
 use crate::nn::conv::ConvParams;
 use crate::nn::dense::DenseParams;
 use crate::nn::depthwise::DepthwiseParams;
@@ -47,7 +47,7 @@ const DENSE_BINDINGS: &[(u32, Slot)] = &[(0, Uniform), (1, Read), (2, Read), (3,
 const SEPARABLE_BINDINGS: &[(u32, Slot)] =
     &[(0, Uniform), (1, Read), (2, Read), (3, Read), (4, Read), (5, Read), (6, Read), (7, ReadWrite)];
 
-const LINEAR: [u32; 3] = [64, 1, 1];
+const LINEAR: [u32; 3] = LINEAR_WORKGROUP;
 
 /// A kernel of `shader` with no specialisation.
 const fn plain(name: &'static str, shader: &'static Shader, bindings: &'static [(u32, Slot)], workgroup_size: [u32; 3], params_bytes: usize) -> KernelSpec {

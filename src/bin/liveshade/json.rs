@@ -1,13 +1,8 @@
-//! The JSON of the DESIGN.md contract, as the library writes it (`Report::to_json`,
-//! `Verdict::to_json`), with the CLI's `image` key.
+//! The JSON of a check as the library writes it (`Report::to_json`), with the CLI's
+//! `image` key. (A session's verdict is `Verdict::to_json` as it is.)
 
-use liveshade::{Report, Verdict};
+use liveshade::Report;
 use serde_json::Value;
-
-/// One session verdict.
-pub fn verdict_json(v: &Verdict) -> String {
-    v.to_json()
-}
 
 /// One check's report of the image `path`.
 pub fn report_json(path: &str, report: &Report, landmarks: bool) -> String {

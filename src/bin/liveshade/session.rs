@@ -4,7 +4,7 @@ use std::path::Path;
 
 use liveshade::{Engine, FolderSource, FrameSource, Sessions};
 
-use crate::{AdapterArgs, SessionArgs, json};
+use crate::{AdapterArgs, SessionArgs};
 
 /// Runs the session and prints its verdict.
 pub fn run(dir: &Path, args: &SessionArgs, adapter: &AdapterArgs) -> Result<bool, liveshade::Error> {
@@ -26,7 +26,7 @@ pub fn run(dir: &Path, args: &SessionArgs, adapter: &AdapterArgs) -> Result<bool
     }
     let verdict = verdict.unwrap_or_else(|| session.finish());
     if json {
-        println!("{}", json::verdict_json(&verdict));
+        println!("{}", verdict.to_json());
     } else {
         println!(
             "{}: {} (score {:.3}; {} frames used, {} rejected)",

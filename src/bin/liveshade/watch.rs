@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::Args;
 use liveshade::{Engine, FolderSource, FrameSource, SessionOptions, Sessions, WatchEvent};
 
-use crate::{AdapterArgs, SessionArgs, json};
+use crate::{AdapterArgs, SessionArgs};
 
 /// The arguments of `watch`.
 #[derive(Args)]
@@ -113,7 +113,7 @@ pub fn run(args: &WatchArgs) -> Result<bool, liveshade::Error> {
         }
         WatchEvent::Verdict(verdict) => {
             if json {
-                println!("{}", json::verdict_json(verdict));
+                println!("{}", verdict.to_json());
             } else {
                 eprintln!();
                 println!(
