@@ -15,6 +15,14 @@ impl Report {
     pub fn to_json(&self, landmarks: bool) -> String {
         report_value(self, landmarks).to_string()
     }
+
+    /// As [`Report::to_json`] with the `image` key `liveshade check --json` adds: the
+    /// file the report is of.
+    pub fn to_json_with_image(&self, image: &str, landmarks: bool) -> String {
+        let mut value = report_value(self, landmarks);
+        value["image"] = Value::String(image.to_string());
+        value.to_string()
+    }
 }
 
 impl Verdict {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 use liveshade::{DecodedImage, Engine, EngineOptions, Report};
 
-use crate::{AdapterArgs, json};
+use crate::AdapterArgs;
 
 /// The arguments of `check`.
 #[derive(Args)]
@@ -55,7 +55,7 @@ pub fn run(args: &CheckArgs) -> Result<bool, liveshade::Error> {
         let name = path.display().to_string();
         let result = DecodedImage::open(path).and_then(|image| engine.check(&image.frame()?));
         match result {
-            Ok(report) if json => println!("{}", json::report_json(&name, &report, landmarks)),
+            Ok(report) if json => println!("{}", report.to_json_with_image(&name, landmarks)),
             Ok(report) => print_report(&name, &report),
             Err(error) => {
                 eprintln!("liveshade: {error}");

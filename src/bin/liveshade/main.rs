@@ -4,7 +4,6 @@
 mod bench;
 mod check;
 mod devices;
-mod json;
 mod session;
 mod watch;
 
