@@ -282,6 +282,14 @@ int liveshade_session_push(LiveshadeSession *session,
                            double timestamp_s,
                            LiveshadeVerdict *verdict_out);
 
+// Active mode: the challenge now expected, to be shown to the person: `"blink"`,
+// `"turn_left"`, `"turn_right"` or `"open_mouth"` (static strings, not to be freed);
+// `*challenge_out` becomes NULL in passive mode and once every challenge is met.
+//
+// # Safety
+// `challenge_out` points at writable storage.
+int liveshade_session_challenge(LiveshadeSession *session, const char **challenge_out);
+
 // Ends the session now (the frames ran out): a verdict, inconclusive if undecided.
 int liveshade_session_finish(LiveshadeSession *session);
 

@@ -1,5 +1,5 @@
 //! Sessions: many frames, one verdict. `liveshade_session_new`, `_push`, `_finish`,
-//! `_verdict`, `_verdict_json`, `_free`.
+//! `_challenge`, `_verdict`, `_verdict_json`, `_free`.
 
 use std::ffi::{c_char, c_int};
 use std::sync::{Arc, Mutex};
@@ -145,6 +145,34 @@ pub unsafe extern "C" fn liveshade_session_push(
         }
         Ok(())
     })
+}
+
+/// Active mode: the challenge now expected, to be shown to the person: `"blink"`,
+/// `"turn_left"`, `"turn_right"` or `"open_mouth"` (static strings, not to be freed);
+/// `*challenge_out` becomes NULL in passive mode and once every challenge is met.
+///
+/// # Safety
+/// `challenge_out` points at writable storage.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn liveshade_session_challenge(session: *mut LiveshadeSession, challenge_out: *mut *const c_char) -> c_int {
+    ffi("liveshade_session_challenge", || {
+        non_null(challenge_out, "challenge_out")?;
+        let state = state(self::session(session)?)?;
+        let name = state.session.current_challenge().map_or(std::ptr::null(), |c| challenge_name(c).as_ptr());
+        // SAFETY: not NULL, writable by the contract.
+        unsafe { *challenge_out = name };
+        Ok(())
+    })
+}
+
+/// The challenge's name as a C string with the lifetime of the program.
+fn challenge_name(challenge: liveshade::Challenge) -> &'static std::ffi::CStr {
+    match challenge {
+        liveshade::Challenge::Blink => c"blink",
+        liveshade::Challenge::TurnLeft => c"turn_left",
+        liveshade::Challenge::TurnRight => c"turn_right",
+        liveshade::Challenge::OpenMouth => c"open_mouth",
+    }
 }
 
 /// Ends the session now (the frames ran out): a verdict, inconclusive if undecided.

@@ -136,6 +136,9 @@ fn a_session_over_a_shared_sequence_is_live_and_outlives_its_engine_handle() {
     let mut session = null_mut();
     let options = CString::new(r#"{"active": false, "max_frames": 60}"#).unwrap();
     assert_eq!(unsafe { liveshade_session_new(engine, options.as_ptr(), &mut session) }, LIVESHADE_OK, "{}", last_error());
+    let mut challenge = c"unset".as_ptr();
+    assert_eq!(unsafe { liveshade_session_challenge(session, &mut challenge) }, LIVESHADE_OK);
+    assert!(challenge.is_null(), "a passive session has no challenge");
     liveshade_engine_free(engine); // the session keeps the engine alive
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/sequences/bbaf2n");
     let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
@@ -159,6 +162,24 @@ fn a_session_over_a_shared_sequence_is_live_and_outlives_its_engine_handle() {
     let value: serde_json::Value = serde_json::from_str(&take_string(json)).unwrap();
     assert_eq!(value["verdict"], "live");
     liveshade_session_free(session);
+}
+
+#[test]
+fn an_active_session_names_the_challenge_to_show() {
+    let engine = engine();
+    let mut session = null_mut();
+    let options = CString::new(r#"{"active": true}"#).unwrap();
+    assert_eq!(unsafe { liveshade_session_new(engine, options.as_ptr(), &mut session) }, LIVESHADE_OK, "{}", last_error());
+    let mut challenge = null();
+    assert_eq!(unsafe { liveshade_session_challenge(session, &mut challenge) }, LIVESHADE_OK, "{}", last_error());
+    let name = unsafe { CStr::from_ptr(challenge) }.to_str().unwrap();
+    let names: Vec<&str> = liveshade::Challenge::ALL.iter().map(|c| c.as_str()).collect();
+    assert!(names.contains(&name), "{name} is none of {names:?}");
+    assert_eq!(unsafe { liveshade_session_challenge(session, std::ptr::null_mut()) }, LIVESHADE_ERROR_INVALID_ARGUMENT);
+    assert!(last_error().contains("challenge_out is NULL"), "{}", last_error());
+    liveshade_session_free(session);
+    assert_eq!(unsafe { liveshade_session_challenge(session, &mut challenge) }, LIVESHADE_ERROR_INVALID_ARGUMENT, "a freed session");
+    liveshade_engine_free(engine);
 }
 
 #[test]
