@@ -1,0 +1,127 @@
+# Type stubs of the native module (bindings/python/src); liveshade/__init__.py re-exports it.
+import os
+from typing import Any, Dict, List, Optional, Tuple, Union
+
+import numpy
+
+__version__: str
+
+Image = Union[str, "os.PathLike[str]", bytes, "numpy.ndarray"]
+"""A path, the bytes of a JPEG or PNG file, or a numpy.uint8 array HxWx3 or HxWx4."""
+
+class Error(RuntimeError):
+    """liveshade failed: no GPU adapter, a GPU error, a lost device."""
+
+class CoolingDownError(Error):
+    """Too many failed sessions recently: new sessions are refused for a while."""
+
+class ImageError(ValueError):
+    """An image file could not be read or decoded."""
+
+def version() -> Dict[str, Any]:
+    """{"library": "0.1.0", "result_schema": 1, "weights": {file: sha256}}."""
+
+def decode_image(image: Union[str, "os.PathLike[str]", bytes]) -> Tuple[int, int, bytes]:
+    """Decodes a JPEG or PNG, EXIF orientation applied: (height, width, RGB bytes)."""
+
+def adapters() -> List[Dict[str, str]]:
+    """The GPU adapters found: name, backend, device_type, driver."""
+
+class Liveness:
+    """MiniFASNet's ensemble on the best face."""
+
+    live: float
+    label: str
+    score: float
+    minifasnet_v2: Tuple[float, float, float]
+    minifasnet_v1se: Tuple[float, float, float]
+
+class Face:
+    """One face, in image pixels."""
+
+    box: Tuple[float, float, float, float]
+    score: float
+    keypoints: List[Tuple[float, float]]
+    landmarks: Optional[List[Tuple[float, float, float]]]
+    liveness: Optional[Liveness]
+
+class Report:
+    """The result of one check."""
+
+    @property
+    def verdict(self) -> str:
+        """ "live", "spoof" or "no_face"."""
+    @property
+    def width(self) -> int: ...
+    @property
+    def height(self) -> int: ...
+    @property
+    def faces(self) -> List[Face]:
+        """The faces found, best first."""
+    @property
+    def timing_ms(self) -> Dict[str, float]: ...
+    def to_dict(self) -> Dict[str, Any]:
+        """The JSON contract of `liveshade check --json`, without "image"."""
+
+class Verdict:
+    """What a session concludes."""
+
+    @property
+    def verdict(self) -> str:
+        """ "live", "spoof" or "inconclusive"."""
+    @property
+    def score(self) -> float: ...
+    @property
+    def frames_accepted(self) -> int: ...
+    @property
+    def frames_rejected(self) -> int: ...
+    @property
+    def reasons(self) -> List[str]: ...
+    @property
+    def blinks(self) -> int: ...
+    @property
+    def flatness(self) -> Optional[float]: ...
+    def to_dict(self) -> Dict[str, Any]:
+        """The JSON of `liveshade session --json`."""
+
+class Session:
+    """Many frames, one verdict (Engine.session)."""
+
+    def push(self, image: Image, timestamp: Optional[float] = None, format: Optional[str] = None) -> Optional[Verdict]:
+        """Checks a frame; the verdict once there is one, None before."""
+    def finish(self) -> Verdict:
+        """Ends the session now: the verdict, inconclusive if undecided."""
+    @property
+    def verdict(self) -> Optional[Verdict]: ...
+    @property
+    def challenge(self) -> Optional[str]:
+        """Active mode: "blink", "turn_left", "turn_right" or "open_mouth"."""
+    @property
+    def frames(self) -> int: ...
+
+class Engine:
+    """A liveness engine on one GPU adapter."""
+
+    def __init__(
+        self,
+        backend: str = "auto",
+        adapter: Optional[str] = None,
+        landmarks: bool = False,
+        calibrate_box: bool = True,
+        max_failed_sessions: Optional[int] = None,
+    ) -> None: ...
+    @property
+    def adapter(self) -> str: ...
+    @property
+    def backend(self) -> str: ...
+    def check(self, image: Image, format: Optional[str] = None) -> Report:
+        """Checks one image; format is "RGB" (default for HxWx3), "BGR", "RGBA" or "BGRA"."""
+    def session(
+        self,
+        active: bool = False,
+        time_limit_s: Optional[float] = None,
+        max_frames: Optional[int] = None,
+        min_frames: Optional[int] = None,
+        live_threshold: Optional[float] = None,
+        spoof_threshold: Optional[float] = None,
+    ) -> Session: ...

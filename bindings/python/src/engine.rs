@@ -1,0 +1,99 @@
+//! `liveshade.Engine`: the GPU, the four networks and every buffer, made once; `check` runs
+//! one frame in one submission with the GIL released.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use liveshade::{EngineOptions, FailureGuard, FailureLimit, GpuOptions, Session as CoreSession, SessionOptions};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+
+use crate::images::image;
+use crate::py_error;
+use crate::results::Report;
+use crate::session::Session;
+
+/// A liveness engine on one GPU adapter.
+#[pyclass(module = "liveshade", frozen)]
+pub struct Engine {
+    engine: Arc<liveshade::Engine>,
+    /// The failure record its sessions share.
+    failures: FailureGuard,
+    landmarks: bool,
+}
+
+#[pymethods]
+impl Engine {
+    /// Picks the adapter, compiles and warms up every kernel and loads the networks.
+    #[new]
+    #[pyo3(signature = (backend = "auto", adapter = None, landmarks = false, calibrate_box = true, max_failed_sessions = None))]
+    fn new(py: Python<'_>, backend: &str, adapter: Option<String>, landmarks: bool, calibrate_box: bool, max_failed_sessions: Option<usize>) -> PyResult<Self> {
+        let gpu = GpuOptions { backend: backend.parse().map_err(py_error)?, adapter_name: adapter };
+        let options = EngineOptions { gpu, landmarks, calibrate_box, ..EngineOptions::default() };
+        let mut limit = FailureLimit::default();
+        if let Some(max) = max_failed_sessions {
+            limit.max_failures = max;
+        }
+        let engine = py.detach(|| liveshade::Engine::new(options)).map_err(py_error)?;
+        Ok(Engine { engine: Arc::new(engine), failures: FailureGuard::new(limit), landmarks })
+    }
+
+    /// The adapter's name, as the driver gives it.
+    #[getter]
+    fn adapter(&self) -> String {
+        self.engine.adapter().name.clone()
+    }
+
+    /// The graphics API the adapter was found through: "vulkan", "metal", "dx12" or "gl".
+    #[getter]
+    fn backend(&self) -> String {
+        self.engine.adapter().backend.to_string()
+    }
+
+    /// Checks one image: a path, the bytes of a JPEG or PNG file, or a numpy.uint8 array
+    /// HxWx3 (RGB; format="BGR" for OpenCV's) or HxWx4 (RGBA; "BGRA").
+    #[pyo3(signature = (image, format = None))]
+    fn check(&self, py: Python<'_>, image: &Bound<'_, PyAny>, format: Option<&str>) -> PyResult<Report> {
+        let image = self::image(image, format)?;
+        let engine = &self.engine;
+        let report = py.detach(|| image.with_frame(|frame| engine.check(frame))).map_err(py_error)?;
+        Ok(Report::new(report, self.landmarks))
+    }
+
+    /// Starts a session: many frames, one verdict. `active` asks for random challenges
+    /// (Session.challenge says which is expected). The other arguments override the
+    /// defaults of SessionOptions.
+    #[pyo3(signature = (active = false, time_limit_s = None, max_frames = None, min_frames = None, live_threshold = None, spoof_threshold = None))]
+    fn session(
+        &self,
+        active: bool,
+        time_limit_s: Option<f64>,
+        max_frames: Option<usize>,
+        min_frames: Option<usize>,
+        live_threshold: Option<f32>,
+        spoof_threshold: Option<f32>,
+    ) -> PyResult<Session> {
+        let mut options = if active { SessionOptions::active() } else { SessionOptions::passive() };
+        if let Some(seconds) = time_limit_s {
+            if !(seconds.is_finite() && seconds > 0.0) {
+                return Err(PyValueError::new_err(format!("time_limit_s must be a positive number of seconds, not {seconds}")));
+            }
+            options.time_limit = Duration::from_secs_f64(seconds.min(86_400.0));
+        }
+        options.max_frames = max_frames.unwrap_or(options.max_frames);
+        options.fusion.min_frames = min_frames.unwrap_or(options.fusion.min_frames);
+        for (name, value) in [("live_threshold", live_threshold), ("spoof_threshold", spoof_threshold)] {
+            if value.is_some_and(|v| !(0.0..=1.0).contains(&v)) {
+                return Err(PyValueError::new_err(format!("{name} must be a probability in [0, 1], not {}", value.unwrap_or_default())));
+            }
+        }
+        options.fusion.live_threshold = live_threshold.unwrap_or(options.fusion.live_threshold);
+        options.fusion.spoof_threshold = spoof_threshold.unwrap_or(options.fusion.spoof_threshold);
+        let session = CoreSession::from_reports_with_guard(options, &self.failures).map_err(py_error)?;
+        Ok(Session::new(Arc::clone(&self.engine), session))
+    }
+
+    fn __repr__(&self) -> String {
+        format!("Engine(adapter={:?}, backend={:?})", self.adapter(), self.backend())
+    }
+}
