@@ -58,6 +58,10 @@
 // Anything else (the message says what).
 #define LIVESHADE_ERROR_OTHER 8
 
+// A signed result that does not verify (changed, another key, another nonce, cut), or a
+// key or nonce that is not one.
+#define LIVESHADE_ERROR_SIGNATURE 9
+
 // Faces a report holds at most (the engine keeps 16 after NMS).
 #define LIVESHADE_MAX_FACES 16
 
@@ -310,6 +314,39 @@ int liveshade_session_verdict_json(LiveshadeSession *session, char **json_out);
 // Frees a session (NULL and freed handles are ignored). A session freed before its verdict
 // counts as neither a success nor a failure.
 void liveshade_session_free(LiveshadeSession *session);
+
+// Makes an Ed25519 key pair: `*secret_out` (64 hex digits: keep it on the terminal, in
+// its secure storage) and `*public_out` (64 hex digits: for the server), each freed with
+// `liveshade_string_free` (which zeroes the secret).
+//
+// # Safety
+// `secret_out` and `public_out` point at writable storage.
+int liveshade_keygen(char **secret_out, char **public_out);
+
+// The session's verdict signed with `secret_key` (64 hex digits) over the server's
+// `nonce_hex` (32 to 128 hex digits): one JSON document, freed with
+// `liveshade_string_free`; an error while there is no verdict yet.
+//
+// # Safety
+// `secret_key` and `nonce_hex` are NUL-terminated strings; `json_out` points at writable
+// storage.
+int liveshade_session_verdict_signed(LiveshadeSession *session,
+                                     const char *secret_key,
+                                     const char *nonce_hex,
+                                     char **json_out);
+
+// Verifies a signed result against the terminal's `public_key` (64 hex digits) and the
+// `nonce_hex` the server sent: `LIVESHADE_OK` and, when `payload_out` is not NULL, the
+// signed payload (JSON, freed with `liveshade_string_free`) only if the signature is
+// valid, by that key, over that nonce; `LIVESHADE_ERROR_SIGNATURE` with the reason in
+// `liveshade_last_error` otherwise.
+//
+// # Safety
+// The three strings are NUL-terminated; `payload_out` is NULL or writable.
+int liveshade_verify(const char *document,
+                     const char *public_key,
+                     const char *nonce_hex,
+                     char **payload_out);
 
 #ifdef __cplusplus
 }  // extern "C"

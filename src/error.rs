@@ -142,6 +142,13 @@ pub enum Error {
         reason: String,
     },
 
+    /// A signed result, key or nonce that does not check out (src/signing.rs).
+    #[error("signature: {reason}")]
+    Signature {
+        /// What failed, and what to do.
+        reason: String,
+    },
+
     /// A buffer would exceed what the device can bind or dispatch.
     #[error("{what} needs {needed} but the device allows at most {limit} ({limit_name})")]
     TooLarge {

@@ -120,9 +120,10 @@ impl PixelFormat {
     }
 }
 
-/// The largest side accepted (larger frames are refused with a clear error). Chosen above
-/// every camera and photo in shared/faces (2333 px) with room for 8K sensors.
-pub const MAX_SIDE: u32 = 8192;
+/// The largest side accepted (larger frames are refused with a clear error): above the
+/// largest photo a phone makes (200 MP, 12240 x 16320). Frames larger than the device can
+/// bind are downscaled before the check (src/engine/downscale.rs).
+pub const MAX_SIDE: u32 = 16384;
 
 /// One image or camera frame: `height` rows of `width` pixels, `stride` bytes apart.
 #[derive(Clone, Copy, Debug)]
@@ -261,6 +262,9 @@ impl DecodedImage {
     fn decode(bytes: &[u8]) -> std::result::Result<Self, String> {
         use image::ImageDecoder;
         let reader = image::ImageReader::new(std::io::Cursor::new(bytes)).with_guessed_format().map_err(|e| e.to_string())?;
+        if reader.format() == Some(image::ImageFormat::Jpeg) {
+            jpeg_is_whole(bytes)?;
+        }
         let mut decoder = reader.into_decoder().map_err(|e| e.to_string())?;
         let orientation = decoder.orientation().map_err(|e| e.to_string())?;
         let (width, height) = decoder.dimensions();
@@ -301,6 +305,44 @@ impl DecodedImage {
     }
 }
 
+/// Refuses a JPEG cut short: the decoder fills a missing tail with grey and calls it an
+/// image, which would then get a verdict. Walks the primary image's markers (ITU T.81,
+/// B.1): length-prefixed segments up to each scan, its entropy-coded data (where an FF is
+/// followed by a stuffed 00 or a restart marker only) up to the next marker, and so on to
+/// the end-of-image marker FF D9, which a whole file has. Data after it (a phone's second
+/// picture) is not read.
+fn jpeg_is_whole(bytes: &[u8]) -> std::result::Result<(), String> {
+    let cut = || Err(format!("a JPEG cut short after {} bytes (its image data ends without an end-of-image marker): the file is truncated", bytes.len()));
+    let mut at = 2; // after the start-of-image marker the format was guessed from
+    loop {
+        let (Some(&0xFF), Some(&marker)) = (bytes.get(at), bytes.get(at + 1)) else {
+            return if at + 1 >= bytes.len() { cut() } else { Err(format!("a damaged JPEG: no marker where one belongs (byte {at})")) };
+        };
+        match marker {
+            0xD9 => return Ok(()),
+            0xFF => at += 1,               // a fill byte before a marker
+            0x01 | 0xD0..=0xD7 => at += 2, // markers without a segment
+            _ => {
+                let (Some(&high), Some(&low)) = (bytes.get(at + 2), bytes.get(at + 3)) else { return cut() };
+                at += 2 + u16::from_be_bytes([high, low]) as usize;
+                if marker == 0xDA {
+                    // The scan's entropy-coded data, up to the next real marker.
+                    loop {
+                        let Some(next) = bytes.get(at..).and_then(|rest| rest.iter().position(|&b| b == 0xFF)) else { return cut() };
+                        at += next;
+                        match bytes.get(at + 1) {
+                            None => return cut(),
+                            Some(0x00 | 0xD0..=0xD7) => at += 2,
+                            Some(0xFF) => at += 1,
+                            Some(_) => break,
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -337,5 +379,25 @@ mod tests {
     fn bgr8_swaps_red_and_blue() {
         let frame = Frame::new(1, 1, 3, PixelFormat::Bgr8, &[1, 2, 3]).unwrap();
         assert_eq!(&frame.to_rgb8()[..], &[3, 2, 1]);
+    }
+
+    #[test]
+    fn a_cut_jpeg_is_an_error_and_a_whole_one_with_a_trailer_is_not() {
+        for whole in [&include_bytes!("../samples/live_T1.jpg")[..], include_bytes!("../samples/spoof_print_F1.jpg")] {
+            assert!(DecodedImage::from_encoded(whole).is_ok());
+            for cut in [whole.len() - 1, whole.len() - 2, whole.len() * 99 / 100, whole.len() / 2, 700] {
+                let error = DecodedImage::from_encoded(&whole[..cut]).err().map(|e| e.to_string()).unwrap_or_default();
+                assert!(error.contains("truncated") || error.contains("damaged"), "cut at {cut} of {}: {error:?}", whole.len());
+            }
+            // A phone's second picture or metadata after the end-of-image marker is not read.
+            let mut trailer = whole.to_vec();
+            trailer.extend_from_slice(&[0xFF, 0xDA, 0x00, 0x10, 1, 2, 3]);
+            assert!(DecodedImage::from_encoded(&trailer).is_ok());
+            // An end-of-image marker inside a metadata segment does not make a cut file whole.
+            let mut inserted = whole[..2].to_vec();
+            inserted.extend_from_slice(&[0xFF, 0xEF, 0x00, 0x06, 0xFF, 0xD9, 0xFF, 0xDA]);
+            inserted.extend_from_slice(&whole[2..whole.len() / 2]);
+            assert!(jpeg_is_whole(&inserted).is_err());
+        }
     }
 }

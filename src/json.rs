@@ -69,7 +69,7 @@ fn report_value(report: &Report, landmarks: bool) -> Value {
     })
 }
 
-fn verdict_value(v: &Verdict) -> Value {
+pub(crate) fn verdict_value(v: &Verdict) -> Value {
     let challenges: Vec<Value> = v.cues.challenges.iter().map(|(c, met)| json!({"challenge": c.as_str(), "met": met})).collect();
     json!({
         "verdict": v.kind.as_str(),

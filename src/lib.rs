@@ -102,6 +102,7 @@ mod json;
 mod liveness;
 #[cfg(feature = "window")]
 pub mod preview;
+pub mod signing;
 mod source;
 mod watch;
 

@@ -250,6 +250,13 @@ impl<F: FnMut(WatchEvent<'_>)> App<'_, F> {
                     (self.on_event)(WatchEvent::Verdict(&verdict));
                 }
             }
+            Ok(Step::Unreadable { status, verdict, .. }) => {
+                (self.on_event)(WatchEvent::Status(status));
+                if let Some(verdict) = verdict {
+                    self.params.state = state_of(verdict.kind);
+                    (self.on_event)(WatchEvent::Verdict(&verdict));
+                }
+            }
             Ok(Step::End(verdict)) => {
                 if let Some(verdict) = verdict {
                     self.params.state = state_of(verdict.kind);

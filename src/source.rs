@@ -34,7 +34,8 @@ impl SourceFrame {
 /// A stream of frames.
 pub trait FrameSource {
     /// The next frame; `Ok(None)` at the end of the stream; an error when the device fails
-    /// or disappears.
+    /// or disappears. [`Error::Image`] is a frame that could not be decoded (a corrupt file,
+    /// a broken MJPEG frame): the stream goes on after it.
     fn next_frame(&mut self) -> Result<Option<SourceFrame>>;
 }
 
@@ -74,6 +75,8 @@ impl FolderSource {
 impl FrameSource for FolderSource {
     fn next_frame(&mut self) -> Result<Option<SourceFrame>> {
         let Some(path) = self.files.get(self.next) else { return Ok(None) };
+        let index = self.next;
+        self.next += 1; // past a file that cannot be decoded too: the stream goes on
         let image = DecodedImage::open(path)?;
         let frame = SourceFrame {
             width: image.width(),
@@ -81,9 +84,8 @@ impl FrameSource for FolderSource {
             stride: image.width() * 3,
             format: PixelFormat::Rgb8,
             bytes: Zeroizing::new(image.rgb().to_vec()),
-            timestamp: self.next as f64 / self.fps,
+            timestamp: index as f64 / self.fps,
         };
-        self.next += 1;
         Ok(Some(frame))
     }
 }

@@ -44,6 +44,16 @@ pub enum Step {
         /// The verdict, if a session ended with this frame.
         verdict: Option<Verdict>,
     },
+    /// A frame could not be decoded (a corrupt file, a broken MJPEG frame): the session
+    /// counted it as rejected and goes on.
+    Unreadable {
+        /// What the decoder said.
+        reason: String,
+        /// The status after it.
+        status: Status,
+        /// The verdict, if the session ended with this frame.
+        verdict: Option<Verdict>,
+    },
     /// The source ended; the running session's verdict if it had frames.
     End(Option<Verdict>),
 }
@@ -100,6 +110,22 @@ impl<'e> Watcher<'e> {
                 self.sessions_done += verdict.is_some() as usize;
                 return Ok(Step::End(verdict));
             }
+            Err(error @ crate::Error::Image { .. }) => {
+                let verdict = session.push_unreadable();
+                let status = Status {
+                    session: self.sessions_done,
+                    frames: session.frames(),
+                    face_found: false,
+                    face_box: None,
+                    challenge: session.current_challenge(),
+                    elapsed: 0.0,
+                };
+                if verdict.is_some() {
+                    self.session = None;
+                    self.sessions_done += 1;
+                }
+                return Ok(Step::Unreadable { reason: error.to_string(), status, verdict });
+            }
             Err(error) => {
                 let verdict = session.abort(&format!("the frame source failed: {error}"));
                 self.session = None;
@@ -140,7 +166,7 @@ pub fn watch(
     let mut verdicts = Vec::new();
     while max_sessions.is_none_or(|m| verdicts.len() < m) {
         match watcher.step(source) {
-            Ok(Step::Frame { status, verdict, .. }) => {
+            Ok(Step::Frame { status, verdict, .. } | Step::Unreadable { status, verdict, .. }) => {
                 on_event(WatchEvent::Status(status));
                 if let Some(verdict) = verdict {
                     on_event(WatchEvent::Verdict(&verdict));

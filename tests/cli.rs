@@ -97,3 +97,112 @@ fn bench_reports_the_documented_fields_per_adapter() {
         }
     }
 }
+
+/// A scratch folder under target/ for key files and results, empty at the start.
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn a_session_rejects_corrupt_and_cut_frames_and_goes_on() {
+    let dir = scratch("broken_frames");
+    let frames = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sequences/bbaf2n");
+    let mut names: Vec<_> = std::fs::read_dir(&frames).unwrap().map(|e| e.unwrap().file_name()).collect();
+    names.sort();
+    for name in &names[..14] {
+        std::fs::copy(frames.join(name), dir.join(name)).unwrap();
+    }
+    let whole = std::fs::read(frames.join(&names[3])).unwrap();
+    std::fs::write(dir.join("003a.jpg"), &whole[..whole.len() * 3 / 4]).unwrap(); // cut short
+    std::fs::write(dir.join("004a.jpg"), b"\xff\xd8 not a JPEG").unwrap(); // corrupt
+    let out = liveshade(&["session", "--json", dir.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["verdict"], "live");
+    assert_eq!(v["rejections"]["unreadable_frame"], 2, "{v}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("003a.jpg") && stderr.contains("truncated") && stderr.contains("004a.jpg"), "{stderr}");
+    // A cut file checked on its own is an error naming it, never a verdict.
+    let out = liveshade(&["check", dir.join("003a.jpg").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty() && String::from_utf8_lossy(&out.stderr).contains("003a.jpg"));
+}
+
+#[test]
+fn a_signed_session_verifies_and_tampering_replay_and_another_key_fail() {
+    let dir = scratch("signed_session");
+    let path = |name: &str| dir.join(name).to_str().unwrap().to_string();
+    let (secret, public, result) = (path("terminal.sec"), path("terminal.pub"), path("result.json"));
+    let out = liveshade(&["keygen", "--secret", &secret, "--public", &public]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&secret).unwrap().permissions().mode() & 0o777, 0o600, "the secret key is its owner's only");
+    }
+    assert_eq!(liveshade(&["keygen", "--secret", &secret, "--public", &public]).status.code(), Some(2), "keygen never replaces a key");
+
+    let nonce = "5f0c2a9e7d1b48c3a6e2f19d0b7c4a81";
+    let out = liveshade(&["session", "tests/sequences/bbaf2n", "--json", "--sign", &secret, "--nonce", nonce]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let document = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(document.lines().count(), 1, "one JSON document");
+    let value: serde_json::Value = serde_json::from_str(&document).unwrap();
+    let payload: serde_json::Value = serde_json::from_str(value["signed"].as_str().unwrap()).unwrap();
+    assert_eq!((payload["kind"].as_str(), payload["result"]["verdict"].as_str()), (Some("session"), Some("live")));
+    assert_eq!(payload["nonce"], nonce);
+    assert!(payload["adapter"]["name"].is_string() && payload["weights"].as_object().unwrap().len() == 4);
+    assert!(!document.contains("landmarks") && payload["result"]["frames"]["accepted"].as_u64() == Some(8));
+    std::fs::write(&result, &document).unwrap();
+
+    let verify = |public: &str, nonce: &str, document: &str| {
+        std::fs::write(&result, document).unwrap();
+        liveshade(&["verify", "--public", public, "--nonce", nonce, &result])
+    };
+    let out = verify(&public, nonce, &document);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap(), payload, "verify prints what was signed");
+
+    // A replayed result: the server's new nonce is not the one signed.
+    let out = verify(&public, "00112233445566778899aabbccddeeff", &document);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("another nonce"));
+    // The verdict changed in the payload.
+    let tampered = document.replacen(r#"\"verdict\":\"live\""#, r#"\"verdict\":\"live \""#, 1);
+    assert_ne!(tampered, document);
+    assert_eq!(verify(&public, nonce, &tampered).status.code(), Some(1));
+    // A signature cut short.
+    let sig = value["signature"]["value"].as_str().unwrap();
+    assert_eq!(verify(&public, nonce, &document.replace(sig, &sig[..100])).status.code(), Some(1));
+    // Another terminal's key.
+    let (other_secret, other_public) = (path("other.sec"), path("other.pub"));
+    assert!(liveshade(&["keygen", "--secret", &other_secret, "--public", &other_public]).status.success());
+    let out = verify(&other_public, nonce, &document);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("another key"));
+}
+
+#[test]
+fn a_signed_check_carries_the_verdict_and_bad_nonces_are_refused() {
+    let dir = scratch("signed_check");
+    let (secret, public) = (dir.join("k.sec"), dir.join("k.pub"));
+    let (secret, public) = (secret.to_str().unwrap(), public.to_str().unwrap());
+    assert!(liveshade(&["keygen", "--secret", secret, "--public", public]).status.success());
+    let nonce = "a1b2c3d4e5f60718293a4b5c6d7e8f90";
+    let out = liveshade(&["check", "--sign", secret, "--nonce", nonce, "samples/spoof_print_F1.jpg"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let payload: serde_json::Value = serde_json::from_str(value["signed"].as_str().unwrap()).unwrap();
+    assert_eq!((payload["kind"].as_str(), payload["result"]["verdict"].as_str()), (Some("check"), Some("spoof")));
+    let result = dir.join("check.json");
+    std::fs::write(&result, &out.stdout).unwrap();
+    assert!(liveshade(&["verify", "--public", public, "--nonce", nonce, result.to_str().unwrap()]).status.success());
+    let out = liveshade(&["check", "--sign", secret, "--nonce", "abc", "samples/live_T1.jpg"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nonce"), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = liveshade(&["check", "--sign", secret, "samples/live_T1.jpg"]);
+    assert_eq!(out.status.code(), Some(2), "--sign needs --nonce");
+}

@@ -4,7 +4,7 @@
 //! `crate::` path of the library's code (comments aside) and fails on the first that points
 //! the wrong way, so a cycle cannot come back unnoticed.
 
-const LAYERS: [&str; 13] = ["error", "tensor", "frame", "gpu", "nn", "models", "engine", "liveness", "json", "source", "watch", "camera", "preview"];
+const LAYERS: [&str; 14] = ["error", "tensor", "frame", "gpu", "nn", "models", "engine", "liveness", "json", "signing", "source", "watch", "camera", "preview"];
 
 /// The top-level module of a file under src/ (None for lib.rs and the CLI).
 fn module_of(path: &std::path::Path, src: &std::path::Path) -> Option<String> {

@@ -101,6 +101,55 @@ fn grid_speakers_are_live_in_passive_mode() {
 }
 
 #[test]
+fn a_stream_whose_clock_stands_still_or_runs_back_is_never_live() {
+    let live = recorded("bbaf2n").frames;
+    // The same live frames with a clock that repeats each time (a still or a loop streamed
+    // through a virtual camera), then one that runs backwards: every frame after the first
+    // is rejected, and the session ends inconclusive at its frame limit, never live.
+    let clocks: [fn(usize) -> f64; 2] = [|_| 1.0, |i| 1.0 - i as f64 * 1e-3];
+    for clock in clocks {
+        let options = SessionOptions { max_frames: 40, ..SessionOptions::passive() };
+        let mut session = Session::from_reports(options).unwrap();
+        let mut verdict = None;
+        for (i, report) in live.iter().cycle().take(60).enumerate() {
+            verdict = session.push_report(report, clock(i));
+            if verdict.is_some() {
+                break;
+            }
+        }
+        let verdict = verdict.unwrap_or_else(|| session.finish());
+        assert_eq!(verdict.kind, VerdictKind::Inconclusive, "{:?}", verdict.reasons);
+        assert_eq!(verdict.rejections.get("timestamp_not_increasing"), Some(&39));
+        assert_eq!(verdict.frames_accepted, 1);
+    }
+    // In order, the same frames are live: the rule costs a real stream nothing.
+    assert_eq!(run(&live, SessionOptions::passive(), 25.0).kind, VerdictKind::Live);
+}
+
+#[test]
+fn unreadable_frames_are_counted_and_the_session_goes_on() {
+    let live = recorded("bbaf2n").frames;
+    let mut session = Session::from_reports(SessionOptions::passive()).unwrap();
+    let mut verdict = None;
+    for (i, report) in live.iter().enumerate() {
+        if i % 3 == 1 {
+            assert!(session.push_unreadable().is_none());
+        }
+        verdict = session.push_report(report, i as f64 / 25.0);
+        if verdict.is_some() {
+            break;
+        }
+    }
+    let verdict = verdict.expect("a verdict");
+    assert_eq!(verdict.kind, VerdictKind::Live);
+    assert!(verdict.rejections.get("unreadable_frame").is_some_and(|&n| n >= 2), "{:?}", verdict.rejections);
+    // A session of nothing but unreadable frames ends inconclusive at its frame limit.
+    let mut session = Session::from_reports(SessionOptions { max_frames: 10, ..SessionOptions::passive() }).unwrap();
+    let verdict = (0..10).find_map(|_| session.push_unreadable()).expect("a verdict at the limit");
+    assert_eq!((verdict.kind, verdict.rejections.get("unreadable_frame")), (VerdictKind::Inconclusive, Some(&10)));
+}
+
+#[test]
 fn the_demo_replay_and_print_parts_are_spoof_and_never_live() {
     // shared/faces/sequences/README.md: frames ~36-62 a phone replay, ~64-87 a printed photo.
     let demo = recorded("silentface_demo_live_replay_print");

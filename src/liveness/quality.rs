@@ -28,6 +28,11 @@ pub enum Rejection {
     TooBlurry,
     /// The face moved too fast between frames.
     MovedTooFast,
+    /// The frame could not be read (a corrupt or cut file, a broken MJPEG frame).
+    UnreadableFrame,
+    /// The frame's time is not after the previous frame's: a replayed or injected stream
+    /// (a real camera's clock only moves forward).
+    TimestampNotIncreasing,
 }
 
 impl Rejection {
@@ -44,6 +49,8 @@ impl Rejection {
             Rejection::Backlit => "backlit",
             Rejection::TooBlurry => "too_blurry",
             Rejection::MovedTooFast => "moved_too_fast",
+            Rejection::UnreadableFrame => "unreadable_frame",
+            Rejection::TimestampNotIncreasing => "timestamp_not_increasing",
         }
     }
 }

@@ -163,26 +163,49 @@ impl<'e> Session<'e> {
         Ok(self.push_report(&report, t))
     }
 
-    /// Feeds one frame's report (it needs the best face's landmarks).
+    /// Feeds one frame's report (it needs the best face's landmarks). A frame whose time
+    /// `t` is not after the previous frame's is rejected (`timestamp_not_increasing`).
     pub fn push_report(&mut self, report: &Report, t: f64) -> Option<Verdict> {
         if let Some(done) = &self.done {
             return Some(done.clone());
         }
+        let in_order = self.frames == 0 || t > self.last_t;
         self.frames += 1;
-        self.last_t = t;
         self.last_face = !report.faces.is_empty();
         self.last_box = report.faces.first().map(|f| f.face_box);
+        if !in_order {
+            *self.rejected.entry(Rejection::TimestampNotIncreasing).or_default() += 1;
+            return self.conclude();
+        }
+        self.last_t = t;
         let turning = matches!(self.current_challenge(), Some(Challenge::TurnLeft | Challenge::TurnRight));
         match quality::assess(report, t, &self.options.quality, self.accepted.last(), turning) {
             Ok(observation) => self.accept(observation),
             Err(reason) => *self.rejected.entry(reason).or_default() += 1,
         }
+        self.conclude()
+    }
+
+    /// Counts a frame that could not be read (a corrupt file in a folder, a broken MJPEG
+    /// frame from a camera) as rejected, `unreadable_frame`, and goes on; the verdict if
+    /// that was the last frame the session allows.
+    pub fn push_unreadable(&mut self) -> Option<Verdict> {
+        if let Some(done) = &self.done {
+            return Some(done.clone());
+        }
+        self.frames += 1;
+        self.last_face = false;
+        self.last_box = None;
+        *self.rejected.entry(Rejection::UnreadableFrame).or_default() += 1;
+        self.conclude()
+    }
+
+    /// The verdict, if the frames so far decide one; recorded once.
+    fn conclude(&mut self) -> Option<Verdict> {
         let verdict = self.decide(false);
-        if verdict.is_some() {
-            self.done = verdict.clone();
-            if let Some(v) = &verdict {
-                self.record_end(v.kind);
-            }
+        if let Some(v) = &verdict {
+            self.done = Some(v.clone());
+            self.record_end(v.kind);
         }
         verdict
     }

@@ -17,6 +17,7 @@
 mod check;
 mod handles;
 mod session;
+mod signing;
 
 use std::cell::RefCell;
 use std::ffi::{CStr, CString, c_char, c_int};
@@ -25,6 +26,7 @@ use std::sync::OnceLock;
 
 pub use check::*;
 pub use session::*;
+pub use signing::*;
 
 /// Success.
 pub const LIVESHADE_OK: c_int = 0;
@@ -45,6 +47,9 @@ pub const LIVESHADE_ERROR_COOLING_DOWN: c_int = 6;
 pub const LIVESHADE_ERROR_PANIC: c_int = 7;
 /// Anything else (the message says what).
 pub const LIVESHADE_ERROR_OTHER: c_int = 8;
+/// A signed result that does not verify (changed, another key, another nonce, cut), or a
+/// key or nonce that is not one.
+pub const LIVESHADE_ERROR_SIGNATURE: c_int = 9;
 
 /// A failure on its way to the caller: the status and the message.
 pub(crate) struct Failure {
@@ -66,6 +71,7 @@ impl From<liveshade::Error> for Failure {
             E::DeviceLost { .. } => LIVESHADE_ERROR_DEVICE_LOST,
             E::Gpu { .. } | E::MissingFeature { .. } | E::TooLarge { .. } => LIVESHADE_ERROR_GPU,
             E::Image { .. } => LIVESHADE_ERROR_IMAGE,
+            E::Signature { .. } => LIVESHADE_ERROR_SIGNATURE,
             E::CoolingDown { .. } => LIVESHADE_ERROR_COOLING_DOWN,
             E::Frame { .. } | E::UnknownBackend { .. } | E::Shape { .. } => LIVESHADE_ERROR_INVALID_ARGUMENT,
             _ => LIVESHADE_ERROR_OTHER,

@@ -233,11 +233,17 @@ pub unsafe extern "C" fn liveshade_session_verdict(session: *mut LiveshadeSessio
 pub unsafe extern "C" fn liveshade_session_verdict_json(session: *mut LiveshadeSession, json_out: *mut *mut c_char) -> c_int {
     ffi("liveshade_session_verdict_json", || {
         non_null(json_out, "json_out")?;
-        let state = state(self::session(session)?)?;
-        let verdict =
-            state.verdict.as_ref().ok_or_else(|| Failure::invalid("the session has no verdict yet (push more frames, or liveshade_session_finish)"))?;
-        give_string(verdict.to_json(), json_out)
+        let json = session_verdict(session, |_, verdict| verdict.to_json())?;
+        give_string(json, json_out)
     })
+}
+
+/// Applies `f` to the session's engine and verdict; an error while there is no verdict yet.
+pub(crate) fn session_verdict<T>(session: *mut LiveshadeSession, f: impl FnOnce(&Engine, &Verdict) -> T) -> Result<T, Failure> {
+    let handle = self::session(session)?;
+    let state = state(handle)?;
+    let verdict = state.verdict.as_ref().ok_or_else(|| Failure::invalid("the session has no verdict yet (push more frames, or liveshade_session_finish)"))?;
+    Ok(f(&handle.engine, verdict))
 }
 
 /// Frees a session (NULL and freed handles are ignored). A session freed before its verdict

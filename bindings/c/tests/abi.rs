@@ -190,3 +190,44 @@ fn the_version_names_the_schema_and_every_weights_file() {
     assert_eq!(weights.len(), 4);
     assert!(weights.values().all(|h| h.as_str().is_some_and(|h| h.len() == 64)));
 }
+
+#[test]
+fn a_signed_verdict_verifies_and_a_changed_one_another_nonce_or_key_does_not() {
+    let engine = engine();
+    let (mut secret, mut public) = (null_mut(), null_mut());
+    assert_eq!(unsafe { liveshade_keygen(&mut secret, &mut public) }, LIVESHADE_OK, "{}", last_error());
+    let (secret, public) = (CString::new(take_string(secret)).unwrap(), CString::new(take_string(public)).unwrap());
+    assert_eq!((secret.as_bytes().len(), public.as_bytes().len()), (64, 64));
+
+    let mut session = null_mut();
+    assert_eq!(unsafe { liveshade_session_new(engine, null(), &mut session) }, LIVESHADE_OK, "{}", last_error());
+    let nonce = c"0123456789abcdef0123456789abcdef";
+    let mut json = null_mut();
+    assert_eq!(unsafe { liveshade_session_verdict_signed(session, secret.as_ptr(), nonce.as_ptr(), &mut json) }, LIVESHADE_ERROR_INVALID_ARGUMENT);
+    assert!(last_error().contains("no verdict yet"), "{}", last_error());
+    assert_eq!(liveshade_session_finish(session), LIVESHADE_OK);
+    assert_eq!(unsafe { liveshade_session_verdict_signed(session, secret.as_ptr(), nonce.as_ptr(), &mut json) }, LIVESHADE_OK, "{}", last_error());
+    let document = CString::new(take_string(json)).unwrap();
+
+    let mut payload = null_mut();
+    assert_eq!(unsafe { liveshade_verify(document.as_ptr(), public.as_ptr(), nonce.as_ptr(), &mut payload) }, LIVESHADE_OK, "{}", last_error());
+    let payload: serde_json::Value = serde_json::from_str(&take_string(payload)).unwrap();
+    assert_eq!(payload["result"]["verdict"], "inconclusive");
+    assert_eq!(payload["nonce"], nonce.to_str().unwrap());
+
+    let other_nonce = c"ffffffffffffffffffffffffffffffff";
+    assert_eq!(unsafe { liveshade_verify(document.as_ptr(), public.as_ptr(), other_nonce.as_ptr(), null_mut()) }, LIVESHADE_ERROR_SIGNATURE);
+    assert!(last_error().contains("another nonce"), "{}", last_error());
+    let changed = CString::new(document.to_str().unwrap().replacen("inconclusive", "live", 1)).unwrap();
+    assert_eq!(unsafe { liveshade_verify(changed.as_ptr(), public.as_ptr(), nonce.as_ptr(), null_mut()) }, LIVESHADE_ERROR_SIGNATURE);
+    let (mut other_secret, mut other_public) = (null_mut(), null_mut());
+    assert_eq!(unsafe { liveshade_keygen(&mut other_secret, &mut other_public) }, LIVESHADE_OK);
+    unsafe { liveshade_string_free(other_secret) };
+    let other_public = CString::new(take_string(other_public)).unwrap();
+    assert_eq!(unsafe { liveshade_verify(document.as_ptr(), other_public.as_ptr(), nonce.as_ptr(), null_mut()) }, LIVESHADE_ERROR_SIGNATURE);
+    assert!(last_error().contains("another key"), "{}", last_error());
+    assert_eq!(unsafe { liveshade_verify(null(), public.as_ptr(), nonce.as_ptr(), null_mut()) }, LIVESHADE_ERROR_INVALID_ARGUMENT);
+    assert_eq!(unsafe { liveshade_session_verdict_signed(session, c"not a key".as_ptr(), nonce.as_ptr(), &mut json) }, LIVESHADE_ERROR_SIGNATURE);
+    liveshade_session_free(session);
+    liveshade_engine_free(engine);
+}

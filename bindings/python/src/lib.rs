@@ -18,6 +18,12 @@ use pyo3::types::{PyBytes, PyDict};
 pyo3::create_exception!(liveshade, Error, PyRuntimeError, "liveshade failed: no GPU adapter, a GPU error, a lost device.");
 pyo3::create_exception!(liveshade, CoolingDownError, Error, "Too many failed sessions recently: new sessions are refused for a while.");
 pyo3::create_exception!(liveshade, ImageError, PyValueError, "An image file could not be read or decoded.");
+pyo3::create_exception!(
+    liveshade,
+    SignatureError,
+    PyValueError,
+    "A signed result that does not verify (changed, another key, another nonce, cut), or a key or nonce that is not one."
+);
 
 /// The library's errors as Python exceptions: bad input is a ValueError, the GPU's troubles
 /// a liveshade.Error.
@@ -28,6 +34,7 @@ pub(crate) fn py_error(error: liveshade::Error) -> PyErr {
         E::Frame { .. } | E::UnknownBackend { .. } | E::Shape { .. } => PyValueError::new_err(message),
         E::Image { .. } => ImageError::new_err(message),
         E::CoolingDown { .. } => CoolingDownError::new_err(message),
+        E::Signature { .. } => SignatureError::new_err(message),
         _ => Error::new_err(message),
     }
 }
@@ -60,6 +67,26 @@ fn decode_image<'py>(py: Python<'py>, image: &Bound<'py, PyAny>) -> PyResult<(u3
     Ok((decoded.height(), decoded.width(), PyBytes::new(py, decoded.rgb())))
 }
 
+/// A new Ed25519 key pair for signed results: (secret, public), 64 hex digits each. Keep the
+/// secret on the terminal; give the public key to the server.
+#[pyfunction]
+fn keygen() -> PyResult<(String, String)> {
+    let key = liveshade::signing::SecretKey::generate().map_err(py_error)?;
+    Ok((key.to_text().trim().to_string(), key.public_key().to_hex()))
+}
+
+/// Verifies a signed result (Session.signed, `liveshade session --sign`) against the
+/// terminal's public key and the nonce the server sent; returns the signed payload as a
+/// dict, or raises SignatureError saying what failed.
+#[pyfunction]
+fn verify<'py>(py: Python<'py>, document: &str, public_key: &str, nonce: &str) -> PyResult<Bound<'py, PyDict>> {
+    use liveshade::signing::{Nonce, PublicKey};
+    let key = PublicKey::from_text(public_key).map_err(py_error)?;
+    let nonce = Nonce::from_hex(nonce).map_err(py_error)?;
+    let verified = liveshade::signing::verify(document, &key, &nonce).map_err(py_error)?;
+    Ok(py.import("json")?.call_method1("loads", (verified.payload,))?.cast_into::<PyDict>()?)
+}
+
 /// The GPU adapters wgpu finds on every backend built in, as dicts (name, backend, device_type, driver).
 #[pyfunction]
 fn adapters(py: Python<'_>) -> PyResult<Vec<Bound<'_, PyDict>>> {
@@ -83,10 +110,13 @@ fn _liveshade(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("Error", py.get_type::<Error>())?;
     m.add("CoolingDownError", py.get_type::<CoolingDownError>())?;
     m.add("ImageError", py.get_type::<ImageError>())?;
+    m.add("SignatureError", py.get_type::<SignatureError>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(version, m)?)?;
     m.add_function(wrap_pyfunction!(adapters, m)?)?;
     m.add_function(wrap_pyfunction!(decode_image, m)?)?;
+    m.add_function(wrap_pyfunction!(keygen, m)?)?;
+    m.add_function(wrap_pyfunction!(verify, m)?)?;
     m.add_class::<engine::Engine>()?;
     m.add_class::<session::Session>()?;
     m.add_class::<results::Report>()?;

@@ -80,6 +80,18 @@ impl Session {
         Ok(lock(&self.state)?.session.current_challenge().map(|c| c.as_str()))
     }
 
+    /// The verdict signed for a server: one JSON document over the server's `nonce` (32 to
+    /// 128 hex digits) with `secret_key` (64 hex digits, from liveshade.keygen); see
+    /// liveshade.verify. An error while there is no verdict yet.
+    fn signed(&self, secret_key: &str, nonce: &str) -> PyResult<String> {
+        use liveshade::signing::{Nonce, Provenance, SecretKey, sign_verdict};
+        let key = SecretKey::from_text(secret_key).map_err(py_error)?;
+        let nonce = Nonce::from_hex(nonce).map_err(py_error)?;
+        let state = lock(&self.state)?;
+        let verdict = state.verdict.as_ref().ok_or_else(|| Error::new_err("the session has no verdict yet (push more frames, or finish())"))?;
+        Ok(sign_verdict(verdict, &Provenance::of_adapter(self.engine.adapter()), &nonce, &key))
+    }
+
     /// Frames pushed so far.
     #[getter]
     fn frames(&self) -> PyResult<usize> {

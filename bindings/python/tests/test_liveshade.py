@@ -236,3 +236,26 @@ def test_version_names_the_weights_built_in():
     files = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in (ROOT / "weights").glob("*.safetensors")}
     assert info["weights"] == files and len(files) == 4
     assert any(a["backend"] in ("vulkan", "gl", "metal", "dx12") for a in liveshade.adapters())
+
+
+def test_a_signed_verdict_verifies_and_a_replayed_or_changed_one_does_not(engine):
+    secret, public = liveshade.keygen()
+    assert len(secret) == len(public) == 64 and secret != public
+    nonce = "00112233445566778899aabbccddeeff"
+    session = engine.session()
+    with pytest.raises(liveshade.Error, match="no verdict yet"):
+        session.signed(secret, nonce)
+    verdict = session.finish()
+    document = session.signed(secret, nonce)
+    payload = liveshade.verify(document, public, nonce)
+    assert payload["result"] == verdict.to_dict() and payload["nonce"] == nonce and payload["kind"] == "session"
+    with pytest.raises(liveshade.SignatureError, match="another nonce"):
+        liveshade.verify(document, public, "ffeeddccbbaa99887766554433221100")
+    with pytest.raises(liveshade.SignatureError, match="another key"):
+        liveshade.verify(document, liveshade.keygen()[1], nonce)
+    changed = json.loads(document)
+    changed["signed"] = changed["signed"].replace('"verdict":"inconclusive"', '"verdict":"live"')
+    with pytest.raises(liveshade.SignatureError, match="does not match"):
+        liveshade.verify(json.dumps(changed), public, nonce)
+    with pytest.raises(liveshade.SignatureError, match="nonce"):
+        session.signed(secret, "12")

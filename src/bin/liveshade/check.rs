@@ -3,9 +3,11 @@
 use std::path::PathBuf;
 
 use clap::Args;
+use liveshade::signing::{Provenance, sign_report};
 use liveshade::{DecodedImage, Engine, EngineOptions, Report};
 
 use crate::AdapterArgs;
+use crate::sign::SignArgs;
 
 /// The arguments of `check`.
 #[derive(Args)]
@@ -25,6 +27,8 @@ pub struct CheckArgs {
     /// box the models were trained with (shared/golden/BOX_CALIBRATION.md).
     #[arg(long)]
     raw_box: bool,
+    #[command(flatten)]
+    sign: SignArgs,
 }
 
 fn print_report(path: &str, report: &Report) {
@@ -49,15 +53,18 @@ fn print_report(path: &str, report: &Report) {
 pub fn run(args: &CheckArgs) -> Result<bool, liveshade::Error> {
     let (json, landmarks) = (args.json, args.landmarks);
     let options = EngineOptions { calibrate_box: !args.raw_box, landmarks, ..args.adapter.engine_options()? };
+    let signer = args.sign.signer()?;
     let engine = Engine::new(options)?;
+    let provenance = Provenance::of_adapter(engine.adapter());
     let mut all_ok = true;
     for path in &args.images {
         let name = path.display().to_string();
         let result = DecodedImage::open(path).and_then(|image| engine.check(&image.frame()?));
-        match result {
-            Ok(report) if json => println!("{}", report.to_json_with_image(&name, landmarks)),
-            Ok(report) => print_report(&name, &report),
-            Err(error) => {
+        match (result, &signer) {
+            (Ok(report), Some((key, nonce))) => println!("{}", sign_report(&report, &provenance, nonce, key)),
+            (Ok(report), None) if json => println!("{}", report.to_json_with_image(&name, landmarks)),
+            (Ok(report), None) => print_report(&name, &report),
+            (Err(error), _) => {
                 eprintln!("liveshade: {error}");
                 all_ok = false;
             }

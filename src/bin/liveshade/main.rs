@@ -1,10 +1,12 @@
 //! The liveshade command line: one file per subcommand (`check.rs`, `session.rs`,
-//! `watch.rs`, `bench.rs`, `devices.rs`), the JSON of the DESIGN.md contract in `json.rs`.
+//! `watch.rs`, `bench.rs`, `devices.rs`; `sign.rs` for keygen, verify and `--sign`). The
+//! JSON of the DESIGN.md contract is the library's (src/json.rs).
 
 mod bench;
 mod check;
 mod devices;
 mod session;
+mod sign;
 mod watch;
 
 use std::path::PathBuf;
@@ -78,12 +80,35 @@ enum Command {
         session: SessionArgs,
         #[command(flatten)]
         adapter: AdapterArgs,
+        #[command(flatten)]
+        sign: sign::SignArgs,
     },
     /// Sessions one after another from a camera (after asking for consent) or a folder of
     /// frames, each verdict printed as it comes, with a live status line.
     Watch(watch::WatchArgs),
     /// Latency and throughput of the whole pipeline and of each stage, per adapter.
     Bench(bench::BenchArgs),
+    /// Make an Ed25519 key pair for signing results (`--sign`); never replaces a file.
+    Keygen {
+        /// Where the secret key goes (readable by its owner only).
+        #[arg(long, value_name = "KEY.sec")]
+        secret: PathBuf,
+        /// Where the public key goes (for the server).
+        #[arg(long, value_name = "KEY.pub")]
+        public: PathBuf,
+    },
+    /// Check a signed result: exit status 0 only if it is signed by this key over this
+    /// nonce and unchanged; prints what was signed.
+    Verify {
+        /// The terminal's public key (from `liveshade keygen`).
+        #[arg(long, value_name = "KEY.pub")]
+        public: PathBuf,
+        /// The nonce the server sent for this result.
+        #[arg(long, value_name = "HEX")]
+        nonce: String,
+        /// The signed result (`-` reads stdin).
+        result: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -91,9 +116,11 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Devices { backend } => devices::run(&backend).map(|()| true),
         Command::Check(args) => check::run(&args),
-        Command::Session { dir, session, adapter } => session::run(&dir, &session, &adapter),
+        Command::Session { dir, session, adapter, sign } => session::run(&dir, &session, &adapter, &sign),
         Command::Bench(args) => bench::run(&args),
         Command::Watch(args) => watch::run(&args),
+        Command::Keygen { secret, public } => sign::keygen(&secret, &public),
+        Command::Verify { public, nonce, result } => sign::verify(&public, &nonce, &result),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

@@ -2,13 +2,16 @@
 
 use std::path::Path;
 
+use liveshade::signing::{Provenance, sign_verdict};
 use liveshade::{Engine, FolderSource, FrameSource, Sessions};
 
+use crate::sign::SignArgs;
 use crate::{AdapterArgs, SessionArgs};
 
-/// Runs the session and prints its verdict.
-pub fn run(dir: &Path, args: &SessionArgs, adapter: &AdapterArgs) -> Result<bool, liveshade::Error> {
-    let json = args.json;
+/// Runs the session and prints its verdict (signed with `--sign`).
+pub fn run(dir: &Path, args: &SessionArgs, adapter: &AdapterArgs, sign: &SignArgs) -> Result<bool, liveshade::Error> {
+    let signer = sign.signer()?;
+    let json = args.json || signer.is_some();
     let mut source = FolderSource::open(dir, args.fps)?;
     let engine = Engine::new(adapter.engine_options()?)?;
     let sessions = Sessions::new(&engine);
@@ -18,14 +21,26 @@ pub fn run(dir: &Path, args: &SessionArgs, adapter: &AdapterArgs) -> Result<bool
         println!("challenges: {}", steps.join(", "));
     }
     let mut verdict = None;
-    while let Some(frame) = source.next_frame()? {
-        if let Some(v) = session.push_at(&frame.frame()?, frame.timestamp)? {
+    loop {
+        // A file that cannot be decoded is a rejected frame, counted in the verdict.
+        let pushed = match source.next_frame() {
+            Ok(Some(frame)) => session.push_at(&frame.frame()?, frame.timestamp)?,
+            Ok(None) => break,
+            Err(error @ liveshade::Error::Image { .. }) => {
+                eprintln!("liveshade: {error}: rejected");
+                session.push_unreadable()
+            }
+            Err(error) => return Err(error),
+        };
+        if let Some(v) = pushed {
             verdict = Some(v);
             break;
         }
     }
     let verdict = verdict.unwrap_or_else(|| session.finish());
-    if json {
+    if let Some((key, nonce)) = &signer {
+        println!("{}", sign_verdict(&verdict, &Provenance::of_adapter(engine.adapter()), nonce, key));
+    } else if json {
         println!("{}", verdict.to_json());
     } else {
         println!(

@@ -18,10 +18,13 @@ from ._liveshade import (
     Liveness,
     Report,
     Session,
+    SignatureError,
     Verdict,
     __version__,
     adapters,
     decode_image,
+    keygen,
+    verify,
     version,
 )
 
@@ -44,10 +47,13 @@ __all__ = [
     "Liveness",
     "Report",
     "Session",
+    "SignatureError",
     "Verdict",
     "__version__",
     "adapters",
     "decode_image",
+    "keygen",
     "load_image",
+    "verify",
     "version",
 ]

@@ -12,10 +12,13 @@ from ._liveshade import (
     Liveness as Liveness,
     Report as Report,
     Session as Session,
+    SignatureError as SignatureError,
     Verdict as Verdict,
     __version__ as __version__,
     adapters as adapters,
     decode_image as decode_image,
+    keygen as keygen,
+    verify as verify,
     version as version,
 )
 

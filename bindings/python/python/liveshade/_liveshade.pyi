@@ -18,6 +18,15 @@ class CoolingDownError(Error):
 class ImageError(ValueError):
     """An image file could not be read or decoded."""
 
+class SignatureError(ValueError):
+    """A signed result that does not verify, or a key or nonce that is not one."""
+
+def keygen() -> Tuple[str, str]:
+    """A new Ed25519 key pair: (secret, public), 64 hex digits each."""
+
+def verify(document: str, public_key: str, nonce: str) -> Dict[str, Any]:
+    """The signed payload if the result is signed by that key over that nonce, unchanged."""
+
 def version() -> Dict[str, Any]:
     """{"library": "0.1.0", "result_schema": 1, "weights": {file: sha256}}."""
 
@@ -98,6 +107,8 @@ class Session:
         """Active mode: "blink", "turn_left", "turn_right" or "open_mouth"."""
     @property
     def frames(self) -> int: ...
+    def signed(self, secret_key: str, nonce: str) -> str:
+        """The verdict signed over the server's nonce (one JSON document)."""
 
 class Engine:
     """A liveness engine on one GPU adapter."""
