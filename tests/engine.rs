@@ -180,6 +180,37 @@ fn bad_frames_and_files_are_clear_errors() {
 }
 
 #[test]
+fn a_photo_larger_than_the_device_binds_is_checked_in_its_own_pixels() {
+    let engine = engine(true);
+    let image = sample("live_T1.jpg");
+    let small = engine.check(&image.frame().unwrap()).unwrap();
+    // The sample blown up 15 times (nearest neighbour): larger than any binding the device
+    // allows, so the engine shrinks it by a whole factor before the upload.
+    let scale = 15u32;
+    let limit = engine.adapter().max_storage_buffer_binding_size;
+    let (w, h) = (image.width() * scale, image.height() * scale);
+    assert!(w as u64 * h as u64 * 3 > limit, "{w}x{h} fits the device's {limit} bytes: scale more");
+    let mut big = vec![0u8; (w * h * 3) as usize];
+    for (y, row) in big.chunks_exact_mut((w * 3) as usize).enumerate() {
+        let source = &image.rgb()[(y as u32 / scale * image.width() * 3) as usize..][..(image.width() * 3) as usize];
+        for (x, pixel) in row.chunks_exact_mut(3).enumerate() {
+            pixel.copy_from_slice(&source[x / scale as usize * 3..][..3]);
+        }
+    }
+    let report = engine.check(&Frame::rgb8(w, h, &big).unwrap()).unwrap();
+    assert_eq!((report.width, report.height), (w, h));
+    assert_eq!(report.verdict(), small.verdict());
+    let (a, b) = (small.faces[0].face_box, report.faces[0].face_box);
+    let side = (a.x1 - a.x0) * scale as f32;
+    for (got, want) in [(b.x0, a.x0), (b.y0, a.y0), (b.x1, a.x1), (b.y1, a.y1)] {
+        assert!((got - want * scale as f32).abs() < 0.02 * side, "box {b:?} against {a:?} x {scale}");
+    }
+    let (live_small, live_big) = (small.faces[0].liveness.as_ref().unwrap().live, report.faces[0].liveness.as_ref().unwrap().live);
+    eprintln!("{w}x{h}: box {b:?} (the sample's x {scale}: {a:?}); live {live_big:.4} (the sample: {live_small:.4})");
+    assert!((live_big - live_small).abs() < 0.1);
+}
+
+#[test]
 fn concurrent_checks_give_the_same_reports_as_sequential_ones() {
     let engine = engine(true);
     let images: Vec<DecodedImage> = ["live_T1.jpg", "spoof_print_F1.jpg", "spoof_replay_tablet_F2.jpg"].iter().map(|n| sample(n)).collect();

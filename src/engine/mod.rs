@@ -22,6 +22,7 @@
 
 mod check;
 mod detect;
+mod downscale;
 pub(crate) mod kernels;
 mod pipelined;
 mod profile;
@@ -126,6 +127,15 @@ impl Engine {
     }
 
     fn check_frame(&self, frame: &Frame<'_>, landmarks: bool) -> Result<Report> {
+        // A frame larger than the device can bind is shrunk on the CPU first (downscale.rs).
+        let limits = self.gpu.limits();
+        let limit = limits.max_storage_buffer_binding_size.min(limits.max_buffer_size);
+        if (frame.bytes().len() as u64).div_ceil(4) * 4 > limit {
+            let (rgb, w, h) = downscale::shrink(frame, downscale::factor(frame.width(), frame.height(), limit))?;
+            let mut report = self.check_frame(&Frame::rgb8(w, h, &rgb)?, landmarks)?;
+            downscale::scale_back(&mut report, frame.width(), frame.height());
+            return Ok(report);
+        }
         let mut check = lock(&self.check, "the engine")?;
         let result = check.run(&self.gpu, &self.options, landmarks, frame);
         if result.is_err() {
