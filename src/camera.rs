@@ -37,15 +37,69 @@ impl Consent {
     }
 }
 
-/// What a camera offers.
+/// What a camera offers, and what it is.
 #[derive(Clone, Debug)]
 pub struct CameraDescription {
     /// The index `Camera::open` takes.
     pub index: u32,
-    /// The name the platform gives it.
+    /// The name the platform gives it (V4L2's card name on Linux).
     pub name: String,
+    /// The driver behind it (V4L2's driver name: "uvcvideo", "v4l2 loopback"); empty where
+    /// the platform does not say.
+    pub driver: String,
+    /// Where it is attached (V4L2's bus: "usb-0000:00:14.0-1", "platform:v4l2loopback-000").
+    pub bus: String,
+    /// Why it is a virtual camera (software feeding frames, not a sensor), if it is one:
+    /// the rule of [`virtual_camera`] it matched.
+    pub virtual_camera: Option<&'static str>,
     /// (width, height, format, frames per second), as the driver lists them.
     pub modes: Vec<(u32, u32, String, u32)>,
+}
+
+impl CameraDescription {
+    /// The camera as a signed result records it: name, driver and bus.
+    pub fn identity(&self) -> String {
+        format!("{} (driver {:?}, bus {:?})", self.name, self.driver, self.bus)
+    }
+}
+
+/// Drivers that feed software frames as a camera: Linux's loopback and virtual-camera
+/// modules (their V4L2 driver names).
+const VIRTUAL_DRIVERS: [&str; 4] = ["v4l2 loopback", "v4l2loopback", "akvcam", "vivid"];
+
+/// Virtual-camera products, by the name they give their device (matched case-blind as a
+/// part of it): OBS Studio, ManyCam, Snap Camera, XSplit, e2eSoft, CyberLink, Logi
+/// Capture's and Camo's virtual outputs, NVIDIA Broadcast, Webcamoid (akvcam), Droidcam's
+/// virtual device, and the generic names loopback setups use.
+const VIRTUAL_NAMES: [&str; 13] = [
+    "obs virtual camera",
+    "manycam",
+    "snap camera",
+    "xsplit",
+    "e2esoft",
+    "cyberlink",
+    "logi capture",
+    "camo",
+    "nvidia broadcast",
+    "webcamoid",
+    "virtual",
+    "dummy video device",
+    "loopback",
+];
+
+/// Whether a camera is virtual, from what the platform says of it: a loopback or
+/// virtual-camera driver, a bus that is such a driver's platform device, or a name of a
+/// known virtual-camera product. Returns the rule that matched. A virtual camera can feed
+/// anything (a recording, a still, a synthetic face) as if a sensor saw it.
+pub fn virtual_camera(name: &str, driver: &str, bus: &str) -> Option<&'static str> {
+    let (name, driver, bus) = (name.to_lowercase(), driver.to_lowercase(), bus.to_lowercase());
+    if VIRTUAL_DRIVERS.iter().any(|d| driver == *d) {
+        return Some("a loopback or virtual-camera driver");
+    }
+    if bus.starts_with("platform:") && VIRTUAL_DRIVERS.iter().any(|d| bus.contains(&d.replace(' ', ""))) {
+        return Some("the platform device of a loopback driver");
+    }
+    VIRTUAL_NAMES.iter().any(|n| name.contains(n)).then_some("the name of a virtual-camera product")
 }
 
 fn camera_error(reason: impl ToString) -> Error {
@@ -60,11 +114,20 @@ pub fn list_cameras() -> Result<Vec<CameraDescription>> {
         .enumerate()
         .map(|(i, info)| {
             let index = info.index().as_index().unwrap_or(i as u32);
-            let modes = nokhwa::Camera::new(info.index().clone(), RequestedFormat::new::<RgbFormat>(RequestedFormatType::None))
-                .and_then(|mut camera| camera.compatible_camera_formats())
+            let mut opened = nokhwa::Camera::new(info.index().clone(), RequestedFormat::new::<RgbFormat>(RequestedFormatType::None)).ok();
+            let modes = opened
+                .as_mut()
+                .and_then(|camera| camera.compatible_camera_formats().ok())
                 .map(|formats| formats.iter().map(|f| (f.resolution().width(), f.resolution().height(), f.format().to_string(), f.frame_rate())).collect())
                 .unwrap_or_default();
-            CameraDescription { index, name: info.human_name(), modes }
+            // Opened, V4L2 reports its capabilities: the driver, and the bus (then a version).
+            let (driver, bus) = opened
+                .as_ref()
+                .map(|camera| (camera.info().description().to_string(), camera.info().misc().split(' ').next().unwrap_or_default().to_string()))
+                .unwrap_or_default();
+            let name = info.human_name();
+            let virtual_camera = virtual_camera(&name, &driver, &bus);
+            CameraDescription { index, name, driver, bus, virtual_camera, modes }
         })
         .collect())
 }
@@ -133,5 +196,34 @@ impl FrameSource for Camera {
 impl Drop for Camera {
     fn drop(&mut self) {
         let _ = self.camera.stop_stream();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::virtual_camera;
+
+    #[test]
+    fn loopback_drivers_their_buses_and_virtual_products_are_virtual() {
+        for (name, driver, bus) in [
+            ("Dummy video device (0x0000)", "v4l2 loopback", "platform:v4l2loopback-000"),
+            ("OBS Virtual Camera", "v4l2 loopback", "platform:v4l2loopback-010"),
+            ("Integrated", "v4l2loopback", ""),
+            ("akvcam (out)", "akvcam", "akvcam"),
+            ("OBS Virtual Camera", "", ""),
+            ("ManyCam Virtual Webcam", "", ""),
+            ("Snap Camera", "", ""),
+            ("Camera", "", "platform:v4l2loopback-003"),
+        ] {
+            assert!(virtual_camera(name, driver, bus).is_some(), "{name} / {driver} / {bus}");
+        }
+        for (name, driver, bus) in [
+            ("Integrated_Webcam_HD: Integrate", "uvcvideo", "usb-0000:00:14.0-6"),
+            ("HD Pro Webcam C920", "uvcvideo", "usb-0000:00:14.0-2"),
+            ("FaceTime HD Camera", "", ""),
+            ("mmal service 16.1", "bm2835 mmal", "platform:bcm2835-v4l2-0"),
+        ] {
+            assert_eq!(virtual_camera(name, driver, bus), None, "{name} / {driver} / {bus}");
+        }
     }
 }

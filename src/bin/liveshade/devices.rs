@@ -29,7 +29,8 @@ fn print_cameras() {
         Ok(cameras) if cameras.is_empty() => println!("  none found (no video device on this machine)"),
         Ok(cameras) => {
             for camera in cameras {
-                println!("  [{}] {}", camera.index, camera.name);
+                let kind = camera.virtual_camera.map(|rule| format!("; VIRTUAL: {rule}")).unwrap_or_default();
+                println!("  [{}] {} (driver {:?}, bus {:?}{kind})", camera.index, camera.name, camera.driver, camera.bus);
                 for (w, h, format, fps) in camera.modes {
                     println!("      {w}x{h} {format} {fps} fps");
                 }

@@ -34,6 +34,10 @@ pub struct WatchArgs {
     /// With --window: close it once the frames run out.
     #[arg(long)]
     close_when_done: bool,
+    /// Use the camera even if it is a virtual one (v4l2loopback, OBS Virtual Camera, ...:
+    /// software that can feed a recording as a camera); refused without this.
+    #[arg(long)]
+    allow_virtual_camera: bool,
 }
 
 /// Asks on the terminal; anything but yes is no.
@@ -48,10 +52,21 @@ fn ask_consent(camera: u32) -> bool {
 }
 
 #[cfg(feature = "camera")]
-fn open_camera(index: u32, mode: Option<(u32, u32, u32)>, consent_flag: bool) -> Result<Option<Box<dyn FrameSource>>, liveshade::Error> {
+fn open_camera(index: u32, mode: Option<(u32, u32, u32)>, consent_flag: bool, allow_virtual: bool) -> Result<Option<Box<dyn FrameSource>>, liveshade::Error> {
     use liveshade::camera::{Camera, Consent, list_cameras};
-    if list_cameras()?.is_empty() {
+    let cameras = list_cameras()?;
+    if cameras.is_empty() {
         return Err(liveshade::Error::Camera { reason: "no camera found (liveshade devices lists them)".into() });
+    }
+    if let Some(camera) = cameras.iter().find(|c| c.index == index) {
+        if let (Some(rule), false) = (camera.virtual_camera, allow_virtual) {
+            return Err(liveshade::Error::Camera {
+                reason: format!(
+                    "camera {index}, {}, is a virtual camera ({rule}): it can feed a recording as a live face. Use a real camera, or pass --allow-virtual-camera to test with it",
+                    camera.identity()
+                ),
+            });
+        }
     }
     if !consent_flag && !ask_consent(index) {
         return Ok(None);
@@ -61,7 +76,12 @@ fn open_camera(index: u32, mode: Option<(u32, u32, u32)>, consent_flag: bool) ->
 }
 
 #[cfg(not(feature = "camera"))]
-fn open_camera(_index: u32, _mode: Option<(u32, u32, u32)>, _consent_flag: bool) -> Result<Option<Box<dyn FrameSource>>, liveshade::Error> {
+fn open_camera(
+    _index: u32,
+    _mode: Option<(u32, u32, u32)>,
+    _consent_flag: bool,
+    _allow_virtual: bool,
+) -> Result<Option<Box<dyn FrameSource>>, liveshade::Error> {
     let _ = ask_consent;
     Err(liveshade::Error::Camera { reason: "this build has no camera support (the `camera` feature is off)".into() })
 }
@@ -82,7 +102,7 @@ pub fn run(args: &WatchArgs) -> Result<bool, liveshade::Error> {
     let json = args.session.json;
     let mut source: Box<dyn FrameSource> = match &args.frames {
         Some(dir) => Box::new(FolderSource::open(dir, args.session.fps)?),
-        None => match open_camera(args.camera, mode, args.consent)? {
+        None => match open_camera(args.camera, mode, args.consent, args.allow_virtual_camera)? {
             Some(source) => source,
             None => {
                 eprintln!("liveshade: no consent, the camera stays closed");
