@@ -3,9 +3,9 @@
 # through sudo): Mesa's lavapipe (Vulkan) and llvmpipe (GL/EGL) software drivers, which the
 # engine runs on without a GPU, and libclang, which nokhwa's V4L2 bindings (the `camera`
 # feature) generate their code with, and Xvfb, xwd and the X11 client libraries winit loads
-# for the preview window test; python3-venv and libasan8 where missing (the bindings'
+# for the preview window test; strace for the privacy trace; python3-venv and libasan8 where missing (the bindings'
 # tests). Sourced by tools/run.sh and tools/test.sh.
-packages=(mesa-vulkan-drivers libegl1 libgl1-mesa-dri libclang1-14 xvfb x11-apps libxcursor1 libxrandr2 libxi6 libxkbcommon-x11-0)
+packages=(mesa-vulkan-drivers libegl1 libgl1-mesa-dri libclang1-14 xvfb x11-apps libxcursor1 libxrandr2 libxi6 libxkbcommon-x11-0 strace)
 # The Python package's tests need a venv; the C ABI's leak check gcc's AddressSanitizer.
 python3 -c 'import ensurepip, venv' 2>/dev/null || packages+=(python3 python3-venv)
 [ -e "$(cc -print-file-name=libasan.so 2>/dev/null)" ] || packages+=(libasan8)

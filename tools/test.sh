@@ -7,7 +7,8 @@
 # 3. Checks the formatting (rustfmt.toml) and runs clippy on every target with warnings as
 #    errors.
 # 4. Runs the whole suite on Vulkan (unit tests of src/, the module layering, the kernel
-#    tables against the WGSL included), builds the library without its optional features
+#    tables against the WGSL included), runs the CLI under strace (tools/privacy_trace.sh:
+#    no socket, no file written), builds the library without its optional features
 #    and the product documentation without warnings, tests the C ABI (bindings/c), runs
 #    the C example (examples/c) against the CLI and under LeakSanitizer, installs the
 #    Python package (bindings/python) into a fresh venv and runs its pytest suite, then
@@ -16,10 +17,15 @@
 # A GPU test that finds no adapter fails; none passes by skipping.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+started=$SECONDS
+# Each step's title with the seconds since the start, so CI's log says where the time goes.
+step() {
+    echo "== [$((SECONDS - started)) s] $*"
+}
 
 source tools/system-packages.sh
 
-echo "== no network client in the library's dependencies"
+step "no network client in the library's dependencies"
 network=$(cargo tree --locked -e normal --prefix none --format '{p}' | grep -E '^(reqwest|hyper|ureq|curl|isahc|surf|attohttpc|h2|tokio) ' || true)
 if [ -n "$network" ]; then
     echo "the library depends on a network crate:"
@@ -27,22 +33,28 @@ if [ -n "$network" ]; then
     exit 1
 fi
 
-echo "== formatting and lints"
+step "formatting and lints"
 for component in rustfmt clippy; do
     rustup component list --installed 2>/dev/null | grep -q "^$component" || rustup component add "$component"
 done
 cargo fmt --check
 cargo clippy --locked --workspace --all-targets -- -D warnings
 
-echo "== tests on Vulkan"
+step "tests on Vulkan"
 WGPU_BACKEND=vulkan cargo test --locked
 
-echo "== the library without the camera and window features"
-cargo build --locked --lib --no-default-features
+step "no socket, no file written: check, session and watch under strace (PRIVACY.md 1, 6)"
+WGPU_BACKEND=vulkan bash tools/privacy_trace.sh
 
-echo "== the C ABI: its tests (misuse, threads, sessions), the header, the C example against the CLI"
+step "the library without the camera and window features"
+cargo check --locked --lib --no-default-features
+
+step "the C ABI: its tests (misuse, threads, sessions), the header, the C example against the CLI"
 WGPU_BACKEND=vulkan cargo test --locked -p liveshade-c
-cargo build --locked -p liveshade-c
+# One build for the C library and the Python extension: the two crates' dependency features
+# unify into the set maturin's build of the Python crate has, so it reuses this build.
+# PYO3_BUILD_EXTENSION_MODULE (which maturin sets too) leaves libpython unlinked.
+PYO3_BUILD_EXTENSION_MODULE=1 cargo build --locked -p liveshade-c -p liveshade-python
 cc -Wall -Wextra -Werror examples/c/check.c -Iinclude -Ltarget/debug -lliveshade_c -o target/debug/check_c
 want=$(WGPU_BACKEND=vulkan target/debug/liveshade check samples/*.jpg | sed 's/;.*/)/')
 got=$(LD_LIBRARY_PATH=target/debug WGPU_BACKEND=vulkan target/debug/check_c samples/*.jpg)
@@ -52,7 +64,7 @@ if [ "$want" != "$got" ]; then
 fi
 echo "$got"
 
-echo "== no leak through the C ABI: the example under AddressSanitizer's leak checker"
+step "no leak through the C ABI: the example under AddressSanitizer's leak checker"
 # keep_loaded.so keeps the Vulkan driver mapped at exit so its own leftovers are named and
 # suppressed (tools/leaks/lsan.supp); the same leftovers after 3 checks and after 12 show
 # that none grows per check. Any other leak (the library, the example) fails here.
@@ -74,9 +86,9 @@ fi
 echo "no leak; the driver's own leftovers, the same after 3 and 12 checks:"
 echo "${residue[0]}"
 
-echo "== the Python package: pip install ./bindings/python into a fresh venv, then pytest"
-# maturin (the build backend, from PyPI) builds the dev profile here so that it reuses what
-# the steps above built; a plain `pip install ./bindings/python` builds --release.
+step "the Python package: pip install ./bindings/python into a fresh venv, then pytest"
+# maturin (the build backend, from PyPI) builds the dev profile here so that it reuses the
+# build above; a plain `pip install ./bindings/python` builds --release.
 venv=target/python-venv
 rm -rf "$venv"
 python3 -m venv "$venv"
@@ -84,7 +96,7 @@ python3 -m venv "$venv"
 MATURIN_PEP517_ARGS="--profile dev --locked" "$venv/bin/pip" install --quiet --disable-pip-version-check ./bindings/python
 WGPU_BACKEND=vulkan LIVESHADE_CLI="$PWD/target/debug/liveshade" "$venv/bin/python" -m pytest -q -p no:cacheprovider bindings/python/tests
 
-echo "== the crate as crates.io would get it: the weights in, the tests' data out, under 10 MiB"
+step "the crate as crates.io would get it: the weights in, the tests' data out, under 10 MiB"
 cargo package --locked --no-verify --allow-dirty -p liveshade --quiet
 crate_file=target/package/liveshade-$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1).crate
 size=$(stat -c %s "$crate_file")
@@ -94,8 +106,10 @@ if [ "$size" -gt $((10 * 1024 * 1024)) ]; then
     exit 1
 fi
 
-echo "== documentation builds without warnings"
+step "documentation builds without warnings"
 RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps --quiet
 
-echo "== GPU tests on GL"
+step "GPU tests on GL"
 WGPU_BACKEND=gl cargo test --locked --test kernels --test runtime --test networks --test engine --test session --test watch
+
+step "done"

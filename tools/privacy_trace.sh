@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# PRIVACY.md's promises 1 and 6 checked at run time: `check`, `session` and
+# `watch --frames` run under strace, and the run fails on
+#   - any socket but AF_UNIX, and any AF_UNIX connection but glibc's name-service cache
+#     (nscd, asked for the user's home directory by the GPU driver's cache lookup);
+#   - any file opened for writing, created, renamed, truncated or removed outside the GPU
+#     driver's shader cache (Mesa's mesa_shader_cache) and the GPU's device nodes.
+#   bash tools/privacy_trace.sh [path/to/liveshade]       (tools/test.sh runs it)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=${1:-target/debug/liveshade}
+traces=$(mktemp -d)
+trap 'rm -rf "$traces"' EXIT
+trace() {
+    local name=$1
+    shift
+    strace -f -qq -e trace=%network,%file -o "$traces/$name" "$bin" "$@" > /dev/null
+}
+trace check check samples/live_T1.jpg samples/spoof_print_F1.jpg
+trace session session tests/sequences/bbaf2n
+trace watch watch --frames tests/sequences/bbaf2n --json
+failed=0
+for name in check session watch; do
+    file="$traces/$name"
+    sockets=$(grep -E '(^|[^_])socket\(' "$file" | grep -v 'socket(AF_UNIX' || true)
+    connects=$(grep -E '(^|[^_])connect\(' "$file" | grep -v 'sun_path="/var/run/nscd/socket"' || true)
+    writes=$(grep -E 'O_WRONLY|O_RDWR|O_CREAT|O_TRUNC|(^|[ (])(creat|rename|renameat2?|unlink|unlinkat|rmdir|mkdir|mkdirat|truncate|ftruncate|link|linkat|symlink|symlinkat)\(' "$file" \
+        | grep -v -E 'mesa_shader_cache|"/dev/(dri/|null")' || true)
+    calls=$(wc -l < "$file")
+    if [ -n "$sockets$connects$writes" ]; then
+        printf '%s: a socket or a write the privacy promises do not allow:\n%s\n%s\n%s\n' "$name" "$sockets" "$connects" "$writes"
+        failed=1
+    else
+        echo "$name: $calls file and network calls traced; no socket but the name-service cache's, no file written but the shader cache"
+    fi
+done
+exit "$failed"
