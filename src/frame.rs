@@ -2,7 +2,8 @@
 //!
 //! A [`Frame`] borrows the caller's bytes; the engine uploads them as they are (any of the
 //! [`PixelFormat`]s, any row stride) and converts on the GPU, so no CPU pass touches the
-//! pixels. Decoded images ([`DecodedImage`]) own their RGB bytes and zeroize them on drop.
+//! pixels, but for a frame larger than the device can bind, which is shrunk on the CPU first
+//! (src/engine/downscale.rs, into zeroized memory). Decoded images ([`DecodedImage`]) own their RGB bytes and zeroize them on drop.
 
 use std::path::Path;
 
@@ -70,7 +71,10 @@ impl PixelFormat {
         if self == PixelFormat::I420 && !stride.is_multiple_of(2) {
             return fail(format!("I420 needs an even stride (its chroma rows are stride / 2 bytes), not {stride}"));
         }
-        usize::try_from(self.frame_bytes(width, height, stride)).or_else(|_| fail(format!("{width}x{height} does not fit this machine's memory")))
+        // At most isize::MAX: the most a slice may span (32-bit machines).
+        isize::try_from(self.frame_bytes(width, height, stride))
+            .map(|bytes| bytes as usize)
+            .or_else(|_| fail(format!("{width}x{height} pixels, {stride} bytes a row, do not fit this machine's memory")))
     }
 
     /// Bytes a frame of `height` (>= 1, even where halved) rows `stride` apart needs.
@@ -185,7 +189,8 @@ impl<'a> Frame<'a> {
     }
 
     /// The frame as tightly packed RGB8, converted on the CPU: the reference the GPU's
-    /// conversion (shaders/warp.wgsl, frame_rgb) is tested against; the engine never calls it.
+    /// conversion (shaders/warp.wgsl, frame_rgb) is tested against, and the input of the
+    /// downscale of frames too large for the device (the engine's one use of it).
     pub fn to_rgb8(&self) -> Zeroizing<Vec<u8>> {
         let mut out = Zeroizing::new(Vec::with_capacity((self.width * self.height * 3) as usize));
         for y in 0..self.height {

@@ -67,10 +67,23 @@ impl SecretKey {
         Ok(SecretKey { key: SigningKey::from_bytes(&seed) })
     }
 
+    /// The secret as 64 hex digits, zeroized when dropped (room for one more byte, so a
+    /// C string made of it is not reallocated, leaving a copy behind).
+    pub fn to_hex(&self) -> Zeroizing<String> {
+        let seed = Zeroizing::new(self.key.to_bytes());
+        let mut digits = Zeroizing::new([0u8; 64]);
+        // 32 bytes always fit 64 digits.
+        let _ = hex::encode_to_slice(seed.as_ref(), digits.as_mut());
+        let mut text = Zeroizing::new(String::with_capacity(65));
+        text.extend(digits.iter().map(|&d| d as char));
+        text
+    }
+
     /// The key file's text: 64 hex digits and a newline, zeroized when dropped.
     pub fn to_text(&self) -> Zeroizing<String> {
-        let seed = Zeroizing::new(self.key.to_bytes());
-        Zeroizing::new(format!("{}\n", hex::encode(seed.as_ref())))
+        let mut text = self.to_hex();
+        text.push('\n');
+        text
     }
 
     /// The public key a server verifies with.
@@ -202,6 +215,22 @@ fn sign(kind: &str, result: Value, provenance: &Provenance, nonce: &Nonce, key: 
     .to_string()
 }
 
+/// A signed document as `verify` reads it, strictly.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Document {
+    signed: String,
+    signature: SignatureField,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SignatureField {
+    algorithm: String,
+    public_key: String,
+    value: String,
+}
+
 /// A result whose signature, key and nonce checked out.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Verified {
@@ -221,16 +250,18 @@ pub fn verify(document: &str, key: &PublicKey, nonce: &Nonce) -> Result<Verified
     if let Some(extra) = object.keys().find(|k| *k != "signed" && *k != "signature") {
         return Err(invalid(format!("the result has a key outside the signature, {extra:?}: only \"signed\" and \"signature\" may be there")));
     }
-    let payload = object.get("signed").and_then(Value::as_str).ok_or_else(|| invalid("the result has no \"signed\" payload string"))?;
-    let signature = object.get("signature").and_then(Value::as_object).ok_or_else(|| invalid("the result has no \"signature\" object"))?;
-    if signature.get("algorithm").and_then(Value::as_str) != Some("ed25519") {
+    // Parsed again strictly: a key twice (which `Value` would silently take the last of,
+    // while a server's parser may take the first) or an unknown key in the signature fails.
+    let strict: Document = serde_json::from_str(document).map_err(|e| invalid(format!("the result's fields are not as signed results have them: {e}")))?;
+    let (payload, signature) = (strict.signed.as_str(), &strict.signature);
+    if signature.algorithm != "ed25519" {
         return Err(invalid("the signature's algorithm is not \"ed25519\""));
     }
     // Lower-case hex only, as signed: a document that differs by a byte never verifies.
     let lower_hex = |text: &str, digits: usize| text.len() == digits && text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-    let value = signature.get("value").and_then(Value::as_str).filter(|v| lower_hex(v, 128));
+    let value = Some(signature.value.as_str()).filter(|v| lower_hex(v, 128));
     let value = value.ok_or_else(|| invalid("the signature's value is not 128 lower-case hex digits (cut or changed)"))?;
-    let named = signature.get("public_key").and_then(Value::as_str).filter(|k| lower_hex(k, 64));
+    let named = Some(signature.public_key.as_str()).filter(|k| lower_hex(k, 64));
     let named = named.ok_or_else(|| invalid("the signature's public_key is not 64 lower-case hex digits"))?;
     if named != key.to_hex() {
         return Err(invalid(format!("the result was signed by another key ({named}), not {}", key.to_hex())));
@@ -336,6 +367,13 @@ mod tests {
         value["verdict"] = Value::String("live".into());
         assert!(reason(verify(&value.to_string(), &key.public_key(), &nonce)).contains("outside the signature"));
         assert!(reason(verify(&document[..document.len() / 2], &key.public_key(), &nonce)).contains("not JSON"));
+        // A second "signed" before the genuine one: a first-wins parser would read the forgery.
+        let forged = document.replacen(r#","signed":"#, r#","signed":"{\"verdict\":\"live\"}","signed":"#, 1);
+        assert_ne!(forged, document);
+        assert!(reason(verify(&forged, &key.public_key(), &nonce)).contains("duplicate field"), "{forged}");
+        let mut value: Value = serde_json::from_str(&document).unwrap();
+        value["signature"]["comment"] = Value::String("unsigned".into());
+        assert!(reason(verify(&value.to_string(), &key.public_key(), &nonce)).contains("unknown field"));
     }
 
     #[test]

@@ -101,7 +101,7 @@ pub struct LiveshadeImage {
     image: DecodedImage,
 }
 
-pub(crate) fn engine<'a>(handle: *const LiveshadeEngine) -> Result<&'a LiveshadeEngine, Failure> {
+pub(crate) fn engine(handle: *const LiveshadeEngine) -> Result<Arc<LiveshadeEngine>, Failure> {
     non_null(handle, "engine")?;
     handles::get(handle).ok_or_else(|| Failure::invalid("engine is not a live engine handle (freed already, or not made by liveshade_engine_new)"))
 }

@@ -10,8 +10,9 @@
 //! safe too and are serialised. The last error is per thread. An engine may be freed while
 //! its sessions live: it goes when the last of them is freed.
 //!
-//! Privacy: the caller's pixels are read during the call only and never copied on the CPU
-//! (they go straight to the GPU, whose buffers are zeroed before the call returns); strings
+//! Privacy: the caller's pixels are read during the call only and not copied on the CPU
+//! (they go straight to the GPU, whose buffers are zeroed before the call returns; a frame
+//! larger than the device binds is first shrunk into zeroized memory); strings
 //! and images this library returns are zeroed when freed.
 
 mod check;

@@ -45,7 +45,7 @@ pub struct LiveshadeSession {
     state: Mutex<SessionState>,
 }
 
-fn session<'a>(handle: *const LiveshadeSession) -> Result<&'a LiveshadeSession, Failure> {
+fn session(handle: *const LiveshadeSession) -> Result<Arc<LiveshadeSession>, Failure> {
     non_null(handle, "session")?;
     handles::get(handle).ok_or_else(|| Failure::invalid("session is not a live session handle (freed already, or not made by liveshade_session_new)"))
 }
@@ -133,7 +133,7 @@ pub unsafe extern "C" fn liveshade_session_push(
         let handle = self::session(session)?;
         // SAFETY: as documented above.
         let frame = unsafe { frame(pixels, width, height, stride, format) }?;
-        let mut state = state(handle)?;
+        let mut state = state(&handle)?;
         if state.verdict.is_none() {
             let t = if timestamp_s >= 0.0 && timestamp_s.is_finite() { timestamp_s } else { handle.started.elapsed().as_secs_f64() };
             let report = handle.engine.check_with_landmarks(&frame)?;
@@ -157,7 +157,8 @@ pub unsafe extern "C" fn liveshade_session_push(
 pub unsafe extern "C" fn liveshade_session_challenge(session: *mut LiveshadeSession, challenge_out: *mut *const c_char) -> c_int {
     ffi("liveshade_session_challenge", || {
         non_null(challenge_out, "challenge_out")?;
-        let state = state(self::session(session)?)?;
+        let handle = self::session(session)?;
+        let state = state(&handle)?;
         let name = state.session.current_challenge().map_or(std::ptr::null(), |c| challenge_name(c).as_ptr());
         // SAFETY: not NULL, writable by the contract.
         unsafe { *challenge_out = name };
@@ -179,7 +180,8 @@ fn challenge_name(challenge: liveshade::Challenge) -> &'static std::ffi::CStr {
 #[unsafe(no_mangle)]
 pub extern "C" fn liveshade_session_finish(session: *mut LiveshadeSession) -> c_int {
     ffi("liveshade_session_finish", || {
-        let mut state = state(self::session(session)?)?;
+        let handle = self::session(session)?;
+        let mut state = state(&handle)?;
         if state.verdict.is_none() {
             let verdict = state.session.finish();
             state.verdict = Some(verdict);
@@ -197,7 +199,8 @@ pub extern "C" fn liveshade_session_finish(session: *mut LiveshadeSession) -> c_
 pub unsafe extern "C" fn liveshade_session_verdict(session: *mut LiveshadeSession, out: *mut LiveshadeSessionVerdict) -> c_int {
     ffi("liveshade_session_verdict", || {
         non_null(out, "out")?;
-        let state = state(self::session(session)?)?;
+        let handle = self::session(session)?;
+        let state = state(&handle)?;
         let value = match &state.verdict {
             None => LiveshadeSessionVerdict {
                 verdict: LIVESHADE_VERDICT_NONE,
@@ -241,7 +244,7 @@ pub unsafe extern "C" fn liveshade_session_verdict_json(session: *mut LiveshadeS
 /// Applies `f` to the session's engine and verdict; an error while there is no verdict yet.
 pub(crate) fn session_verdict<T>(session: *mut LiveshadeSession, f: impl FnOnce(&Engine, &Verdict) -> T) -> Result<T, Failure> {
     let handle = self::session(session)?;
-    let state = state(handle)?;
+    let state = state(&handle)?;
     let verdict = state.verdict.as_ref().ok_or_else(|| Failure::invalid("the session has no verdict yet (push more frames, or liveshade_session_finish)"))?;
     Ok(f(&handle.engine, verdict))
 }

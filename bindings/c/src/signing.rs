@@ -30,7 +30,10 @@ pub unsafe extern "C" fn liveshade_keygen(secret_out: *mut *mut c_char, public_o
         non_null(public_out, "public_out")?;
         let key = SecretKey::generate()?;
         give_string(key.public_key().to_hex(), public_out)?;
-        give_string(key.to_text().trim().to_string(), secret_out)
+        // Moved into the C string whole: `to_hex` leaves room for the NUL, so no copy is
+        // left behind by a reallocation; liveshade_string_free zeroes it.
+        let mut secret = key.to_hex();
+        give_string(std::mem::take(&mut *secret), secret_out)
     })
 }
 

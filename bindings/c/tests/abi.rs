@@ -231,3 +231,39 @@ fn a_signed_verdict_verifies_and_a_changed_one_another_nonce_or_key_does_not() {
     liveshade_session_free(session);
     liveshade_engine_free(engine);
 }
+
+#[test]
+fn a_freed_handle_stays_refused_after_new_handles_are_made() {
+    let engine = engine();
+    let mut first = null_mut();
+    assert_eq!(unsafe { liveshade_session_new(engine, null(), &mut first) }, LIVESHADE_OK);
+    liveshade_session_free(first);
+    // Handles are never reused: whatever memory the next sessions get, the old handle is no
+    // session of theirs.
+    let mut later = Vec::new();
+    for _ in 0..8 {
+        let mut session = null_mut();
+        assert_eq!(unsafe { liveshade_session_new(engine, null(), &mut session) }, LIVESHADE_OK);
+        assert_ne!(session, first);
+        later.push(session);
+    }
+    assert_eq!(liveshade_session_finish(first), LIVESHADE_ERROR_INVALID_ARGUMENT);
+    assert!(last_error().contains("not a live session handle"), "{}", last_error());
+    // A session freed on another thread while this one pushes: the push finishes on its own
+    // reference, and the handle is refused afterwards.
+    let image = sample("live_T1.jpg");
+    let session = later[0] as usize;
+    std::thread::scope(|scope| {
+        let pusher = scope.spawn(|| {
+            let (w, h) = (image.width(), image.height());
+            unsafe { liveshade_session_push(session as *mut _, image.rgb().as_ptr(), w, h, w * 3, LIVESHADE_PIXEL_FORMAT_RGB8, 0.0, null_mut()) }
+        });
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        liveshade_session_free(session as *mut _);
+        let status = pusher.join().unwrap();
+        assert!(status == LIVESHADE_OK || status == LIVESHADE_ERROR_INVALID_ARGUMENT, "{status}");
+    });
+    assert_eq!(liveshade_session_finish(later[0]), LIVESHADE_ERROR_INVALID_ARGUMENT);
+    later.into_iter().skip(1).for_each(|s| liveshade_session_free(s));
+    liveshade_engine_free(engine);
+}

@@ -1,6 +1,9 @@
 //! What `Engine.check` and `Session.push` take as an image: a path, the bytes of a JPEG or
-//! PNG file, or a numpy array (anything with numpy's `__array_interface__`), which is read
-//! where it is: no copy, no reference kept after the call.
+//! PNG file, or a numpy array (anything with numpy's `__array_interface__`). An array's
+//! pixels are copied once, while the GIL is held, into memory zeroed when the call ends:
+//! the GPU work then runs with the GIL released on a copy no other Python thread can
+//! change or free (an array is mutable: OpenCV's `VideoCapture.read` writes into it from
+//! another thread). No reference to the array is kept.
 
 use std::path::PathBuf;
 
@@ -8,6 +11,7 @@ use liveshade::{DecodedImage, Frame, PixelFormat};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
+use zeroize::Zeroizing;
 
 use crate::py_error;
 
@@ -17,8 +21,8 @@ pub(crate) enum Image<'a> {
     File(PathBuf),
     /// An encoded file in memory, likewise.
     Encoded(&'a [u8]),
-    /// The caller's pixels, borrowed from its array.
-    Pixels(Frame<'a>),
+    /// A copy of the caller's pixels, rows `stride` bytes apart.
+    Pixels { bytes: Zeroizing<Vec<u8>>, width: u32, height: u32, stride: u32, format: PixelFormat },
 }
 
 impl Image<'_> {
@@ -27,7 +31,7 @@ impl Image<'_> {
         match self {
             Image::File(path) => Some(DecodedImage::open(path)),
             Image::Encoded(bytes) => Some(DecodedImage::from_encoded(bytes)),
-            Image::Pixels(_) => None,
+            Image::Pixels { .. } => None,
         }
     }
 
@@ -35,7 +39,7 @@ impl Image<'_> {
     /// GIL released: nothing here touches a Python object.
     pub(crate) fn with_frame<R>(&self, check: impl FnOnce(&Frame<'_>) -> liveshade::Result<R>) -> liveshade::Result<R> {
         match self {
-            Image::Pixels(frame) => check(frame),
+            Image::Pixels { bytes, width, height, stride, format } => check(&Frame::new(*width, *height, *stride, *format, bytes)?),
             Image::File(path) => check(&DecodedImage::open(path)?.frame()?),
             Image::Encoded(bytes) => check(&DecodedImage::from_encoded(bytes)?.frame()?),
         }
@@ -81,7 +85,8 @@ fn array<'a>(object: &'a Bound<'_, PyAny>, format: Option<&str>) -> PyResult<Ima
         return Err(PyValueError::new_err(format!("image must be HxWx3 or HxWx4, not an array of shape {}", tuple(&shape))));
     };
     let format = pixel_format(channels, format, &shape)?;
-    let row = width * channels;
+    let too_large = || PyValueError::new_err(format!("an image of shape {} is larger than any frame accepted", tuple(&shape)));
+    let row = width.checked_mul(channels).ok_or_else(too_large)?;
     let strides: Option<Vec<isize>> = item("strides")?.extract()?;
     // Rows may be apart by more than a row (a crop of a larger array), but each row must be
     // whole pixels of `channels` bytes side by side, as the GPU reads them.
@@ -96,7 +101,7 @@ fn array<'a>(object: &'a Bound<'_, PyAny>, format: Option<&str>) -> PyResult<Ima
             )));
         }
     };
-    let side = |n: usize| u32::try_from(n).map_err(|_| PyValueError::new_err(format!("an image of shape {} is larger than any frame accepted", tuple(&shape))));
+    let side = |n: usize| u32::try_from(n).map_err(|_| too_large());
     let (width, height, stride) = (side(width)?, side(height)?, side(stride)?);
     let len = format.frame_len(width, height, stride).map_err(py_error)?;
     let (address, _read_only): (usize, bool) = item("data")?
@@ -105,11 +110,14 @@ fn array<'a>(object: &'a Bound<'_, PyAny>, format: Option<&str>) -> PyResult<Ima
     if address == 0 {
         return Err(PyValueError::new_err("the array has no data"));
     }
+    let mut bytes = Zeroizing::new(vec![0u8; len]);
     // SAFETY: numpy's array interface promises `len` readable bytes at `address` for an
-    // array of this shape and these strides (`frame_len` is the span the rows cover), valid
-    // while the array lives: the caller's reference (`object`, borrowed for 'a) keeps it.
-    let bytes = unsafe { std::slice::from_raw_parts(address as *const u8, len) };
-    Ok(Image::Pixels(Frame::new(width, height, stride, format, bytes).map_err(py_error)?))
+    // array of this shape and these strides (`frame_len` is the span its rows cover); the
+    // array lives through this call (the caller's reference, `object`), and the GIL is held
+    // while the bytes are copied.
+    unsafe { std::ptr::copy_nonoverlapping(address as *const u8, bytes.as_mut_ptr(), len) };
+    Frame::new(width, height, stride, format, &bytes).map_err(py_error)?;
+    Ok(Image::Pixels { bytes, width, height, stride, format })
 }
 
 fn pixel_format(channels: usize, format: Option<&str>, shape: &[usize]) -> PyResult<PixelFormat> {

@@ -3,8 +3,8 @@
 //!
 //! The GIL is released while a frame is checked or an image decoded, so other Python
 //! threads run meanwhile; one engine may be used from several threads at once (its checks
-//! run one after another on the GPU). A numpy array is read where it is, straight to the
-//! GPU, and no reference to it is kept.
+//! run one after another on the GPU). A numpy array is copied once into zeroized memory
+//! first (images.rs says why), and no reference to it is kept.
 
 mod engine;
 mod images;
@@ -13,7 +13,7 @@ mod session;
 
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict};
+use pyo3::types::{PyBytes, PyDict, PyString};
 
 pyo3::create_exception!(liveshade, Error, PyRuntimeError, "liveshade failed: no GPU adapter, a GPU error, a lost device.");
 pyo3::create_exception!(liveshade, CoolingDownError, Error, "Too many failed sessions recently: new sessions are refused for a while.");
@@ -70,9 +70,11 @@ fn decode_image<'py>(py: Python<'py>, image: &Bound<'py, PyAny>) -> PyResult<(u3
 /// A new Ed25519 key pair for signed results: (secret, public), 64 hex digits each. Keep the
 /// secret on the terminal; give the public key to the server.
 #[pyfunction]
-fn keygen() -> PyResult<(String, String)> {
+fn keygen(py: Python<'_>) -> PyResult<(Bound<'_, PyString>, String)> {
     let key = liveshade::signing::SecretKey::generate().map_err(py_error)?;
-    Ok((key.to_text().trim().to_string(), key.public_key().to_hex()))
+    // Python's string is the caller's; the Rust copy is zeroed when `secret` drops.
+    let secret = key.to_hex();
+    Ok((PyString::new(py, &secret), key.public_key().to_hex()))
 }
 
 /// Verifies a signed result (Session.signed, `liveshade session --sign`) against the

@@ -1,7 +1,7 @@
 //! `liveshade.Session`: frames pushed one by one until the session says live, spoof or
 //! inconclusive.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use pyo3::prelude::*;
@@ -30,8 +30,15 @@ impl Session {
     }
 }
 
-fn lock(state: &Mutex<State>) -> PyResult<MutexGuard<'_, State>> {
-    state.lock().map_err(|_| Error::new_err("the session is unusable: a call on it failed inside liveshade; start another"))
+impl Session {
+    /// Runs `f` on the session's state with the lock taken while the GIL is released: a
+    /// `push` holds the lock through a GPU check, and a thread waiting for it must not stop
+    /// every other Python thread meanwhile.
+    fn with_state<R: Send>(&self, py: Python<'_>, f: impl FnOnce(&mut State) -> R + Send) -> PyResult<R> {
+        let state = &self.state;
+        py.detach(|| state.lock().map(|mut state| f(&mut state)).map_err(|_| ()))
+            .map_err(|_| Error::new_err("the session is unusable: a call on it failed inside liveshade; start another"))
+    }
 }
 
 #[pymethods]
@@ -57,44 +64,46 @@ impl Session {
     }
 
     /// Ends the session now (the frames ran out): the verdict, inconclusive if undecided.
-    fn finish(&self) -> PyResult<Verdict> {
-        let mut state = lock(&self.state)?;
-        let verdict = match &state.verdict {
-            Some(verdict) => verdict.clone(),
-            None => state.session.finish(),
-        };
-        state.verdict = Some(verdict.clone());
+    fn finish(&self, py: Python<'_>) -> PyResult<Verdict> {
+        let verdict = self.with_state(py, |state| {
+            let verdict = match &state.verdict {
+                Some(verdict) => verdict.clone(),
+                None => state.session.finish(),
+            };
+            state.verdict = Some(verdict.clone());
+            verdict
+        })?;
         Ok(Verdict::new(verdict))
     }
 
     /// The verdict, or None while the session is still collecting frames.
     #[getter]
-    fn verdict(&self) -> PyResult<Option<Verdict>> {
-        Ok(lock(&self.state)?.verdict.clone().map(Verdict::new))
+    fn verdict(&self, py: Python<'_>) -> PyResult<Option<Verdict>> {
+        Ok(self.with_state(py, |state| state.verdict.clone())?.map(Verdict::new))
     }
 
     /// Active mode: the challenge now expected ("blink", "turn_left", "turn_right",
     /// "open_mouth"), to be shown to the person; None in passive mode or once all are met.
     #[getter]
-    fn challenge(&self) -> PyResult<Option<&'static str>> {
-        Ok(lock(&self.state)?.session.current_challenge().map(|c| c.as_str()))
+    fn challenge(&self, py: Python<'_>) -> PyResult<Option<&'static str>> {
+        self.with_state(py, |state| state.session.current_challenge().map(|c| c.as_str()))
     }
 
     /// The verdict signed for a server: one JSON document over the server's `nonce` (32 to
     /// 128 hex digits) with `secret_key` (64 hex digits, from liveshade.keygen); see
     /// liveshade.verify. An error while there is no verdict yet.
-    fn signed(&self, secret_key: &str, nonce: &str) -> PyResult<String> {
+    fn signed(&self, py: Python<'_>, secret_key: &str, nonce: &str) -> PyResult<String> {
         use liveshade::signing::{Nonce, Provenance, SecretKey, sign_verdict};
         let key = SecretKey::from_text(secret_key).map_err(py_error)?;
         let nonce = Nonce::from_hex(nonce).map_err(py_error)?;
-        let state = lock(&self.state)?;
-        let verdict = state.verdict.as_ref().ok_or_else(|| Error::new_err("the session has no verdict yet (push more frames, or finish())"))?;
-        Ok(sign_verdict(verdict, &Provenance::of_adapter(self.engine.adapter()), &nonce, &key))
+        let provenance = Provenance::of_adapter(self.engine.adapter());
+        let signed = self.with_state(py, |state| state.verdict.as_ref().map(|verdict| sign_verdict(verdict, &provenance, &nonce, &key)))?;
+        signed.ok_or_else(|| Error::new_err("the session has no verdict yet (push more frames, or finish())"))
     }
 
     /// Frames pushed so far.
     #[getter]
-    fn frames(&self) -> PyResult<usize> {
-        Ok(lock(&self.state)?.session.frames())
+    fn frames(&self, py: Python<'_>) -> PyResult<usize> {
+        self.with_state(py, |state| state.session.frames())
     }
 }

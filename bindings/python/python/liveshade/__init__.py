@@ -5,8 +5,8 @@
     report = engine.check("face.jpg")        # or a numpy.uint8 array HxWx3 / HxWx4
     print(report.verdict)                    # "live", "spoof" or "no_face"
 
-Frames go to the GPU as they are (no copy) and every GPU buffer is zeroed before a check
-returns; results hold no pixels.
+An array's pixels are copied once into memory zeroed after the call; every GPU buffer is
+zeroed before a check returns; results hold no pixels.
 """
 
 from ._liveshade import (
