@@ -2,7 +2,9 @@
 # PRIVACY.md's promises 1 and 6 checked at run time: `check`, `session` and
 # `watch --frames` run under strace, and the run fails on
 #   - any socket but AF_UNIX, and any AF_UNIX connection but glibc's name-service cache
-#     (nscd, asked for the user's home directory by the GPU driver's cache lookup);
+#     (nscd, asked for the user's home directory by the GPU driver's cache lookup) and the
+#     display server's sockets (Wayland's $XDG_RUNTIME_DIR/wayland-N, X11's
+#     /tmp/.X11-unix/XN), which the graphics stack probes for when it starts;
 #   - any file opened for writing, created, renamed, truncated or removed outside the GPU
 #     driver's shader cache (Mesa's mesa_shader_cache) and the GPU's device nodes.
 #   bash tools/privacy_trace.sh [path/to/liveshade]       (tools/test.sh runs it)
@@ -23,7 +25,7 @@ failed=0
 for name in check session watch; do
     file="$traces/$name"
     sockets=$(grep -E '(^|[^_])socket\(' "$file" | grep -v 'socket(AF_UNIX' || true)
-    connects=$(grep -E '(^|[^_])connect\(' "$file" | grep -v 'sun_path="/var/run/nscd/socket"' || true)
+    connects=$(grep -E '(^|[^_])connect\(' "$file" | grep -v -E 'sun_path="(/var/run/nscd/socket|[^"]*/wayland-[0-9]+|/tmp/\.X11-unix/X[0-9]+)"' || true)
     writes=$(grep -E 'O_WRONLY|O_RDWR|O_CREAT|O_TRUNC|(^|[ (])(creat|rename|renameat2?|unlink|unlinkat|rmdir|mkdir|mkdirat|truncate|ftruncate|link|linkat|symlink|symlinkat)\(' "$file" \
         | grep -v -E 'mesa_shader_cache|"/dev/(dri/|null")' || true)
     calls=$(wc -l < "$file")
@@ -31,7 +33,7 @@ for name in check session watch; do
         printf '%s: a socket or a write the privacy promises do not allow:\n%s\n%s\n%s\n' "$name" "$sockets" "$connects" "$writes"
         failed=1
     else
-        echo "$name: $calls file and network calls traced; no socket but the name-service cache's, no file written but the shader cache"
+        echo "$name: $calls file and network calls traced; no socket but the name-service cache's and the display server's, no file written but the shader cache"
     fi
 done
 exit "$failed"
