@@ -29,6 +29,9 @@ impl Engine {
     #[pyo3(signature = (backend = "auto", adapter = None, landmarks = false, calibrate_box = true, max_failed_sessions = None))]
     fn new(py: Python<'_>, backend: &str, adapter: Option<String>, landmarks: bool, calibrate_box: bool, max_failed_sessions: Option<usize>) -> PyResult<Self> {
         let gpu = GpuOptions { backend: backend.parse().map_err(py_error)?, adapter_name: adapter };
+        // The rest (the `internals` feature's tuning) is the default; built alone, without that
+        // feature, the update names no field, which clippy would otherwise refuse.
+        #[allow(clippy::needless_update)]
         let options = EngineOptions { gpu, landmarks, calibrate_box, ..EngineOptions::default() };
         let mut limit = FailureLimit::default();
         if let Some(max) = max_failed_sessions {

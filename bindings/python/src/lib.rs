@@ -86,7 +86,7 @@ fn verify<'py>(py: Python<'py>, document: &str, public_key: &str, nonce: &str) -
     let key = PublicKey::from_text(public_key).map_err(py_error)?;
     let nonce = Nonce::from_hex(nonce).map_err(py_error)?;
     let verified = liveshade::signing::verify(document, &key, &nonce).map_err(py_error)?;
-    Ok(py.import("json")?.call_method1("loads", (verified.payload,))?.cast_into::<PyDict>()?)
+    results::json_dict(py, &verified.payload)
 }
 
 /// The GPU adapters wgpu finds on every backend built in, as dicts (name, backend, device_type, driver).

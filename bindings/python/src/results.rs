@@ -6,7 +6,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 /// `json.loads(text)`: the contract's JSON, made once by the library for every caller.
-fn json_dict<'py>(py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyDict>> {
+pub(crate) fn json_dict<'py>(py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyDict>> {
     Ok(py.import("json")?.call_method1("loads", (text,))?.cast_into::<PyDict>()?)
 }
 
