@@ -201,6 +201,20 @@ impl<'a> Frame<'a> {
         out
     }
 
+    /// The byte that carries the brightness of pixel (x, y) as the camera sent it: G in
+    /// the RGB orders, Y in the YUV formats. What the repeated-frame screen samples
+    /// (src/liveness/repeats.rs): no conversion, so a sensor's noise is seen unsmoothed.
+    pub(crate) fn brightness_byte(&self, x: u32, y: u32) -> u8 {
+        let (x, y, stride) = (x as usize, y as usize, self.stride as usize);
+        let i = match self.format {
+            PixelFormat::Rgb8 | PixelFormat::Bgr8 => y * stride + 3 * x + 1,
+            PixelFormat::Rgba8 | PixelFormat::Bgra8 => y * stride + 4 * x + 1,
+            PixelFormat::Yuyv => y * stride + 2 * x,
+            PixelFormat::Nv12 | PixelFormat::Nv21 | PixelFormat::I420 => y * stride + x,
+        };
+        self.bytes[i]
+    }
+
     fn rgb_at(&self, x: u32, y: u32) -> [u8; 3] {
         let b = |i: u64| self.bytes[i as usize];
         let (x64, y64, stride) = (x as u64, y as u64, self.stride as u64);

@@ -126,5 +126,5 @@ pub mod internals {
     pub use crate::engine::kernels::{KERNELS as ENGINE_KERNELS, SHADERS as ENGINE_SHADERS};
     pub use crate::engine::{Resampling, resample};
     pub use crate::frame::yuv_to_rgb;
-    pub use crate::liveness::{challenge, cues, fusion, geometry, landmarks, quality};
+    pub use crate::liveness::{challenge, cues, fusion, geometry, landmarks, quality, repeats};
 }

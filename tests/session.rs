@@ -439,3 +439,66 @@ fn repeated_failures_refuse_new_sessions_for_a_cool_down() {
         Ok(_) => panic!("a third session was allowed after two failures"),
     }
 }
+
+// ---------------------------------------------------------------- a still image streamed
+#[test]
+fn real_sequences_stay_far_above_the_repeated_frame_noise_floor() {
+    use liveshade::internals::repeats::{NOISE_FLOOR, RepeatScreen};
+    for name in ["bbaf2n", "example_2blinks", "silentface_demo_live_replay_print"] {
+        let mut screen = RepeatScreen::default();
+        let mut least = f32::INFINITY;
+        for file in frame_files(name) {
+            let image = liveshade::DecodedImage::open(&file).unwrap();
+            let frame = image.frame().unwrap();
+            if let Some(change) = screen.least_change_of(&frame) {
+                least = least.min(change);
+            }
+            assert_eq!(screen.screen(&frame), None, "{name}: {} taken for a repeat", file.display());
+        }
+        eprintln!("{name}: least change from the 8 frames before, {least:.3} levels (floor {NOISE_FLOOR})");
+        // The smallest measured over these is 0.26 (example_2blinks); 10 times the floor
+        // leaves room for another decoder's rounding.
+        assert!(least > 10.0 * NOISE_FLOOR, "{name}: least change {least}");
+    }
+}
+
+#[test]
+fn a_still_image_streamed_is_rejected_frame_by_frame_and_never_live() {
+    let engine = engine();
+    let sessions = liveshade::Sessions::with_limit(engine, liveshade::FailureLimit { max_failures: 1000, ..Default::default() });
+    let image = liveshade::DecodedImage::open(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/live_T1.jpg")).unwrap();
+    // The live sample (0.99 live by MiniFASNet alone) sent again and again, as a virtual
+    // camera playing a photo does.
+    let mut session = sessions.start(SessionOptions::passive()).unwrap();
+    let mut verdict = None;
+    for i in 0..30 {
+        verdict = session.push_at(&image.frame().unwrap(), i as f64 / 30.0).unwrap();
+        if verdict.is_some() {
+            break;
+        }
+    }
+    let verdict = verdict.expect("a verdict within 30 frames");
+    assert_eq!(verdict.kind, VerdictKind::Spoof, "{:?}", verdict.reasons);
+    assert!(verdict.reasons[0].starts_with("injection:"), "{:?}", verdict.reasons);
+    assert_eq!((verdict.frames_accepted, verdict.rejections.get("repeated_frame")), (1, Some(&8)));
+
+    // The same photo with a faint change (a few pixels a level apart, as a re-encoder's
+    // rounding leaves): noise-free, not a sensor.
+    let (w, h) = (image.width(), image.height());
+    let mut session = sessions.start(SessionOptions::passive()).unwrap();
+    let mut verdict = None;
+    for i in 0..30u32 {
+        let mut rgb = image.rgb().to_vec();
+        for p in (i as usize..(w * h) as usize).step_by(997) {
+            rgb[3 * p + 1] ^= 1;
+        }
+        verdict = session.push_at(&liveshade::Frame::rgb8(w, h, &rgb).unwrap(), i as f64 / 30.0).unwrap();
+        if verdict.is_some() {
+            break;
+        }
+    }
+    let verdict = verdict.expect("a verdict within 30 frames");
+    assert_eq!(verdict.kind, VerdictKind::Spoof, "{:?}", verdict.reasons);
+    assert_eq!((verdict.frames_accepted, verdict.rejections.get("noise_free_frame")), (1, Some(&8)));
+    assert_eq!(engine.audit().unwrap(), Vec::<String>::new(), "sessions leave nothing behind");
+}

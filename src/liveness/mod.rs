@@ -1,6 +1,7 @@
 //! Liveness sessions: many frames into one verdict a terminal can act on.
 //!
-//! Each frame goes through the engine, then the quality gates (`quality.rs`); accepted
+//! Each frame is first compared with the last few (`repeats.rs`: a still image streamed
+//! repeats its pixels), then goes through the engine and the quality gates (`quality.rs`); accepted
 //! frames feed the passive fusion of MiniFASNet's live probability (`fusion.rs`), the
 //! geometry cue (is the face a plane? `geometry.rs`), blink / mouth / turn detection
 //! (`cues.rs`, on the measurements of `landmarks.rs`) and, in active mode, a random
@@ -17,6 +18,7 @@ crate::internal_mod!(geometry);
 crate::internal_mod!(landmarks);
 mod options;
 crate::internal_mod!(quality);
+crate::internal_mod!(repeats);
 mod session;
 mod verdict;
 

@@ -4,9 +4,8 @@ use crate::engine::Report;
 
 use super::landmarks::{self, Point, Pose};
 
-/// Why a frame was not used.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 /// Why a frame did not count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Rejection {
     /// No face was found.
     NoFace,
@@ -33,6 +32,11 @@ pub enum Rejection {
     /// The frame's time is not after the previous frame's: a replayed or injected stream
     /// (a real camera's clock only moves forward).
     TimestampNotIncreasing,
+    /// The frame's pixels repeat a recent frame's exactly: a still image streamed (a real
+    /// sensor's noise changes every frame; src/liveness/repeats.rs).
+    RepeatedFrame,
+    /// The frame differs from a recent one by less than a sensor's noise.
+    NoiseFreeFrame,
 }
 
 impl Rejection {
@@ -51,6 +55,8 @@ impl Rejection {
             Rejection::MovedTooFast => "moved_too_fast",
             Rejection::UnreadableFrame => "unreadable_frame",
             Rejection::TimestampNotIncreasing => "timestamp_not_increasing",
+            Rejection::RepeatedFrame => "repeated_frame",
+            Rejection::NoiseFreeFrame => "noise_free_frame",
         }
     }
 }
@@ -220,7 +226,22 @@ mod tests {
     #[test]
     fn reason_codes_are_distinct() {
         use Rejection::*;
-        let all = [NoFace, SeveralFaces, FaceTooSmall, FaceCutByBorder, PoseNotFrontal, TooDark, TooBright, Backlit, TooBlurry, MovedTooFast];
+        let all = [
+            NoFace,
+            SeveralFaces,
+            FaceTooSmall,
+            FaceCutByBorder,
+            PoseNotFrontal,
+            TooDark,
+            TooBright,
+            Backlit,
+            TooBlurry,
+            MovedTooFast,
+            UnreadableFrame,
+            TimestampNotIncreasing,
+            RepeatedFrame,
+            NoiseFreeFrame,
+        ];
         let mut codes: Vec<&str> = all.iter().map(|r| r.as_str()).collect();
         codes.sort();
         codes.dedup();

@@ -14,6 +14,7 @@ use crate::liveness::failures::{FailureGuard, FailureLimit};
 use crate::liveness::fusion::{self, Decision};
 use crate::liveness::options::{Mode, SessionOptions};
 use crate::liveness::quality::{self, Observation, Rejection};
+use crate::liveness::repeats::RepeatScreen;
 use crate::liveness::verdict::{Cues, Verdict, VerdictKind};
 use crate::liveness::{geometry, landmarks};
 
@@ -82,6 +83,8 @@ pub struct Session<'e> {
     last_t: f64,
     last_face: bool,
     last_box: Option<FaceBox>,
+    /// Samples of the last frames, to reject a still image streamed.
+    repeats: RepeatScreen,
     done: Option<Verdict>,
 }
 
@@ -127,6 +130,7 @@ impl<'e> Session<'e> {
             last_t: 0.0,
             last_face: false,
             last_box: None,
+            repeats: RepeatScreen::default(),
             done: None,
         })
     }
@@ -156,8 +160,22 @@ impl<'e> Session<'e> {
     /// As [`Session::push`], with the frame's capture time in seconds (recorded frames).
     pub fn push_at(&mut self, frame: &Frame<'_>, t: f64) -> Result<Option<Verdict>> {
         let engine = self.engine.ok_or(Error::NoEngine)?;
+        self.push_checked_on(engine, frame, t)
+    }
+
+    /// As [`Session::push_at`], the frame checked on `engine`: for sessions made with
+    /// [`Session::from_reports_with_guard`] whose caller holds the engine (the bindings).
+    /// A frame whose pixels repeat one of the last few (`repeated_frame`,
+    /// `noise_free_frame`: a still image streamed) is rejected before the engine sees it.
+    pub fn push_checked_on(&mut self, engine: &Engine, frame: &Frame<'_>, t: f64) -> Result<Option<Verdict>> {
         if self.done.is_some() {
             return Ok(self.done.clone());
+        }
+        if let Some(repeat) = self.repeats.screen(frame) {
+            // The face is the one of the frame it repeats: last_face and last_box stay.
+            self.frames += 1;
+            *self.rejected.entry(repeat).or_default() += 1;
+            return Ok(self.conclude());
         }
         let report = engine.check_with_landmarks(frame)?;
         Ok(self.push_report(&report, t))
@@ -165,6 +183,7 @@ impl<'e> Session<'e> {
 
     /// Feeds one frame's report (it needs the best face's landmarks). A frame whose time
     /// `t` is not after the previous frame's is rejected (`timestamp_not_increasing`).
+    /// Reports carry no pixels: repeated frames are screened only by the `push` calls.
     pub fn push_report(&mut self, report: &Report, t: f64) -> Option<Verdict> {
         if let Some(done) = &self.done {
             return Some(done.clone());
@@ -239,6 +258,11 @@ impl<'e> Session<'e> {
         self.accepted.push(o);
     }
 
+    /// Frames rejected as repeats of earlier ones.
+    fn repeated_frames(&self) -> usize {
+        [Rejection::RepeatedFrame, Rejection::NoiseFreeFrame].iter().filter_map(|r| self.rejected.get(r)).sum()
+    }
+
     fn flatness(&mut self) -> Option<f32> {
         let rule = self.options.flatness;
         self.cues.motion_pairs = self.parallax.len();
@@ -259,7 +283,14 @@ impl<'e> Session<'e> {
         let finish = finish || out_of_time;
         let challenges_done = self.next_challenge >= self.challenges.len();
         let mut reasons = Vec::new();
-        let kind = if flatness.is_some_and(|f| f <= rule.flat_below) {
+        let repeats = self.repeated_frames();
+        let kind = if repeats >= self.options.fusion.min_frames && 2 * repeats > self.frames {
+            reasons.push(format!(
+                "injection: {repeats} of {} frames repeat an earlier frame's pixels, within a sensor's noise (a still image streamed, not a camera)",
+                self.frames
+            ));
+            Some(VerdictKind::Spoof)
+        } else if flatness.is_some_and(|f| f <= rule.flat_below) {
             reasons.push(format!(
                 "flat: over {} frame pairs with motion the nose moved with the plane of the face (parallax {:.3} <= {:.3})",
                 self.parallax.len(),
@@ -321,7 +352,9 @@ impl<'e> Session<'e> {
         })
     }
 
-    fn record_end(&self, kind: VerdictKind) {
+    /// Records the verdict's kind with the failure limit and forgets the frames' samples.
+    fn record_end(&mut self, kind: VerdictKind) {
+        self.repeats.clear();
         if let Some(failures) = &self.failures {
             failures.record(kind);
         }

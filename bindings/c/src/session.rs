@@ -136,8 +136,7 @@ pub unsafe extern "C" fn liveshade_session_push(
         let mut state = state(&handle)?;
         if state.verdict.is_none() {
             let t = if timestamp_s >= 0.0 && timestamp_s.is_finite() { timestamp_s } else { handle.started.elapsed().as_secs_f64() };
-            let report = handle.engine.check_with_landmarks(&frame)?;
-            state.verdict = state.session.push_report(&report, t);
+            state.verdict = state.session.push_checked_on(&handle.engine, &frame, t)?;
         }
         if !verdict_out.is_null() {
             // SAFETY: not NULL, writable by the contract.

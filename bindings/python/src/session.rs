@@ -55,8 +55,7 @@ impl Session {
         let verdict = py.detach(|| {
             let mut state = state.lock().map_err(|_| liveshade::Error::Poisoned { what: "the session" })?;
             if state.verdict.is_none() {
-                let report = image.with_frame(|frame| engine.check_with_landmarks(frame))?;
-                state.verdict = state.session.push_report(&report, t);
+                state.verdict = image.with_frame(|frame| state.session.push_checked_on(engine, frame, t))?;
             }
             Ok::<_, liveshade::Error>(state.verdict.clone())
         });
