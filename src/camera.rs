@@ -57,9 +57,15 @@ pub struct CameraDescription {
 }
 
 impl CameraDescription {
-    /// The camera as a signed result records it: name, driver and bus.
+    /// The camera as a signed result records it: name, driver and bus, and the rule that
+    /// marked it virtual when it is one (used with `--allow-virtual-camera`), so a server can
+    /// refuse results from a camera it does not trust.
     pub fn identity(&self) -> String {
-        format!("{} (driver {:?}, bus {:?})", self.name, self.driver, self.bus)
+        let identity = format!("{} (driver {:?}, bus {:?})", self.name, self.driver, self.bus);
+        match self.virtual_camera {
+            Some(rule) => format!("{identity}, a virtual camera: {rule}"),
+            None => identity,
+        }
     }
 }
 
@@ -201,7 +207,23 @@ impl Drop for Camera {
 
 #[cfg(test)]
 mod tests {
-    use super::virtual_camera;
+    use super::{CameraDescription, virtual_camera};
+
+    #[test]
+    fn the_identity_names_the_driver_the_bus_and_a_virtual_camera() {
+        let name = "HD Pro Webcam C920";
+        let mut camera = CameraDescription {
+            index: 0,
+            name: name.into(),
+            driver: "uvcvideo".into(),
+            bus: "usb-0000:00:14.0-2".into(),
+            virtual_camera: None,
+            modes: Vec::new(),
+        };
+        assert_eq!(camera.identity(), r#"HD Pro Webcam C920 (driver "uvcvideo", bus "usb-0000:00:14.0-2")"#);
+        camera.virtual_camera = virtual_camera(name, "v4l2 loopback", "");
+        assert!(camera.identity().contains(", a virtual camera: "), "{}", camera.identity());
+    }
 
     #[test]
     fn loopback_drivers_their_buses_and_virtual_products_are_virtual() {

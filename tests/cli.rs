@@ -205,4 +205,20 @@ fn a_signed_check_carries_the_verdict_and_bad_nonces_are_refused() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("nonce"), "{}", String::from_utf8_lossy(&out.stderr));
     let out = liveshade(&["check", "--sign", secret, "samples/live_T1.jpg"]);
     assert_eq!(out.status.code(), Some(2), "--sign needs --nonce");
+
+    // watch --sign: one session (a nonce is for one result), one signed document, the
+    // camera recorded (none: a folder of files).
+    let out = liveshade(&["watch", "--frames", "tests/sequences/bbaf2n", "--sign", secret, "--nonce", nonce]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let document = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(document.lines().count(), 1, "one signed document: {document}");
+    let value: serde_json::Value = serde_json::from_str(&document).unwrap();
+    let payload: serde_json::Value = serde_json::from_str(value["signed"].as_str().unwrap()).unwrap();
+    assert_eq!((payload["kind"].as_str(), payload["result"]["verdict"].as_str()), (Some("session"), Some("live")));
+    assert!(payload.as_object().unwrap().contains_key("camera") && payload["camera"].is_null(), "{payload}");
+    let result = dir.join("watch.json");
+    std::fs::write(&result, &document).unwrap();
+    assert!(liveshade(&["verify", "--public", public, "--nonce", nonce, result.to_str().unwrap()]).status.success());
+    let out = liveshade(&["watch", "--frames", "tests/sequences/bbaf2n", "--window", "--sign", secret, "--nonce", nonce]);
+    assert_eq!(out.status.code(), Some(2), "--sign runs one session, without the window");
 }

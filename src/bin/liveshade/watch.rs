@@ -5,8 +5,10 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Args;
+use liveshade::signing::{Provenance, sign_verdict};
 use liveshade::{Engine, FolderSource, FrameSource, SessionOptions, Sessions, WatchEvent};
 
+use crate::sign::SignArgs;
 use crate::{AdapterArgs, SessionArgs};
 
 /// The arguments of `watch`.
@@ -29,7 +31,7 @@ pub struct WatchArgs {
     #[command(flatten)]
     adapter: AdapterArgs,
     /// Show a preview window: the frame, the face box, the challenge and the verdict.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "sign")]
     window: bool,
     /// With --window: close it once the frames run out.
     #[arg(long)]
@@ -38,7 +40,14 @@ pub struct WatchArgs {
     /// software that can feed a recording as a camera); refused without this.
     #[arg(long)]
     allow_virtual_camera: bool,
+    /// With --sign: one session, its result signed over the server's nonce (a nonce is for
+    /// one result), recording the camera.
+    #[command(flatten)]
+    sign: SignArgs,
 }
+
+/// A frame source and the camera behind it as a signed result records it (None: files).
+type Opened = (Box<dyn FrameSource>, Option<String>);
 
 /// Asks on the terminal; anything but yes is no.
 fn ask_consent(camera: u32) -> bool {
@@ -52,36 +61,32 @@ fn ask_consent(camera: u32) -> bool {
 }
 
 #[cfg(feature = "camera")]
-fn open_camera(index: u32, mode: Option<(u32, u32, u32)>, consent_flag: bool, allow_virtual: bool) -> Result<Option<Box<dyn FrameSource>>, liveshade::Error> {
+fn open_camera(index: u32, mode: Option<(u32, u32, u32)>, consent_flag: bool, allow_virtual: bool) -> Result<Option<Opened>, liveshade::Error> {
     use liveshade::camera::{Camera, Consent, list_cameras};
     let cameras = list_cameras()?;
     if cameras.is_empty() {
         return Err(liveshade::Error::Camera { reason: "no camera found (liveshade devices lists them)".into() });
     }
-    if let Some(camera) = cameras.iter().find(|c| c.index == index) {
-        if let (Some(rule), false) = (camera.virtual_camera, allow_virtual) {
-            return Err(liveshade::Error::Camera {
-                reason: format!(
-                    "camera {index}, {}, is a virtual camera ({rule}): it can feed a recording as a live face. Use a real camera, or pass --allow-virtual-camera to test with it",
-                    camera.identity()
-                ),
-            });
-        }
+    let description = cameras.iter().find(|c| c.index == index);
+    if let Some(camera) = description.filter(|c| c.virtual_camera.is_some() && !allow_virtual) {
+        return Err(liveshade::Error::Camera {
+            reason: format!(
+                "camera {index}, {}: it can feed a recording as a live face. Use a real camera, or pass --allow-virtual-camera to test with it",
+                camera.identity()
+            ),
+        });
     }
     if !consent_flag && !ask_consent(index) {
         return Ok(None);
     }
     // The person said yes (or the operator passed --consent on their behalf).
-    Ok(Some(Box::new(Camera::open(index, mode, Consent::given_by_user())?)))
+    let camera = Camera::open(index, mode, Consent::given_by_user())?;
+    let identity = description.map(|c| c.identity()).unwrap_or_else(|| format!("camera {index} (not listed by the platform)"));
+    Ok(Some((Box::new(camera), Some(identity))))
 }
 
 #[cfg(not(feature = "camera"))]
-fn open_camera(
-    _index: u32,
-    _mode: Option<(u32, u32, u32)>,
-    _consent_flag: bool,
-    _allow_virtual: bool,
-) -> Result<Option<Box<dyn FrameSource>>, liveshade::Error> {
+fn open_camera(_index: u32, _mode: Option<(u32, u32, u32)>, _consent_flag: bool, _allow_virtual: bool) -> Result<Option<Opened>, liveshade::Error> {
     let _ = ask_consent;
     Err(liveshade::Error::Camera { reason: "this build has no camera support (the `camera` feature is off)".into() })
 }
@@ -99,11 +104,12 @@ fn parse_mode(text: Option<&str>) -> Result<Option<(u32, u32, u32)>, liveshade::
 /// Watches until the frames run out (or the window is closed); false without consent.
 pub fn run(args: &WatchArgs) -> Result<bool, liveshade::Error> {
     let mode = parse_mode(args.mode.as_deref())?;
-    let json = args.session.json;
-    let mut source: Box<dyn FrameSource> = match &args.frames {
-        Some(dir) => Box::new(FolderSource::open(dir, args.session.fps)?),
+    let signer = args.sign.signer()?;
+    let json = args.session.json || signer.is_some();
+    let (mut source, camera): Opened = match &args.frames {
+        Some(dir) => (Box::new(FolderSource::open(dir, args.session.fps)?), None),
         None => match open_camera(args.camera, mode, args.consent, args.allow_virtual_camera)? {
-            Some(source) => source,
+            Some(opened) => opened,
             None => {
                 eprintln!("liveshade: no consent, the camera stays closed");
                 return Ok(false);
@@ -111,6 +117,7 @@ pub fn run(args: &WatchArgs) -> Result<bool, liveshade::Error> {
         },
     };
     let engine = Engine::new(args.adapter.engine_options()?)?;
+    let provenance = Provenance { camera, ..Provenance::of_adapter(engine.adapter()) };
     let sessions = Sessions::new(&engine);
     let options = args.session.options();
     let started = std::time::Instant::now();
@@ -132,7 +139,9 @@ pub fn run(args: &WatchArgs) -> Result<bool, liveshade::Error> {
             }
         }
         WatchEvent::Verdict(verdict) => {
-            if json {
+            if let Some((key, nonce)) = &signer {
+                println!("{}", sign_verdict(verdict, &provenance, nonce, key));
+            } else if json {
                 println!("{}", verdict.to_json());
             } else {
                 eprintln!();
@@ -149,7 +158,7 @@ pub fn run(args: &WatchArgs) -> Result<bool, liveshade::Error> {
     };
     let result = match args.window {
         true => preview_window(&sessions, source, options, args.close_when_done, on_event),
-        false => liveshade::watch(&sessions, source.as_mut(), &options, None, on_event).map(|_| ()),
+        false => liveshade::watch(&sessions, source.as_mut(), &options, signer.as_ref().map(|_| 1), on_event).map(|_| ()),
     };
     let seconds = started.elapsed().as_secs_f64();
     if !json {
