@@ -8,7 +8,7 @@ use std::sync::{Mutex, MutexGuard};
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The requested backend is not compiled in or not supported on this platform.
-    #[error("the {backend} backend is not available on this platform")]
+    #[error("the {backend} backend is not available on this platform; `liveshade devices` lists the adapters of the backends that are")]
     BackendUnavailable {
         /// The backend asked for (`vulkan`, `metal`, `dx12`, `gl`).
         backend: String,
@@ -39,7 +39,9 @@ pub enum Error {
     },
 
     /// The adapter refused to create a device.
-    #[error("adapter {adapter} refused to create a device: {reason}")]
+    #[error(
+        "adapter {adapter} refused to create a device: {reason}. Update its driver, or pick another adapter (--backend, --adapter; `liveshade devices` lists them)"
+    )]
     RequestDevice {
         /// The adapter's name.
         adapter: String,
@@ -49,7 +51,7 @@ pub enum Error {
 
     /// The device was lost (driver reset, GPU removed, or destroyed); the engine must be
     /// created again.
-    #[error("the GPU device was lost: {reason}")]
+    #[error("the GPU device was lost: {reason}. Create the engine again; if it keeps happening, check the driver")]
     DeviceLost {
         /// The driver's reason.
         reason: String,
@@ -65,7 +67,7 @@ pub enum Error {
     },
 
     /// A kernel needs a device feature the adapter lacks.
-    #[error("kernel {kernel} needs device features {features} that this adapter lacks")]
+    #[error("kernel {kernel} needs device features {features} that this adapter lacks; pick another adapter (`liveshade devices` lists them)")]
     MissingFeature {
         /// The kernel's name.
         kernel: &'static str,
@@ -75,7 +77,7 @@ pub enum Error {
 
     /// A thread panicked while holding one of the engine's locks; the engine (or session
     /// guard) it belongs to should be created again.
-    #[error("{what} is unusable: a thread panicked while holding its lock")]
+    #[error("{what} is unusable: a thread panicked while holding its lock; create it again")]
     Poisoned {
         /// What the lock guards.
         what: &'static str,
@@ -150,12 +152,14 @@ pub enum Error {
     },
 
     /// A buffer would exceed what the device can bind or dispatch.
-    #[error("{what} needs {needed} but the device allows at most {limit} ({limit_name})")]
+    #[error("{what} needs {needed} {unit} but the device allows at most {limit} ({limit_name}); a smaller frame, or an adapter with larger limits, fits")]
     TooLarge {
         /// What would be too large.
         what: String,
         /// What it needs.
         needed: u64,
+        /// What `needed` and `limit` count ("bytes", "workgroups").
+        unit: &'static str,
         /// What the device allows.
         limit: u64,
         /// The wgpu limit concerned.

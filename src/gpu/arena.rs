@@ -275,6 +275,7 @@ impl Gpu {
             return Err(Error::TooLarge {
                 what: format!("{} over {workgroups} workgroups", kernel.name),
                 needed: workgroups,
+                unit: "workgroups",
                 limit: max * max,
                 limit_name: "max_compute_workgroups_per_dimension squared",
             });

@@ -357,6 +357,7 @@ impl Gpu {
             return Err(Error::TooLarge {
                 what: what.into(),
                 needed: bytes,
+                unit: "bytes",
                 limit,
                 limit_name: "max_storage_buffer_binding_size",
             });
