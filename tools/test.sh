@@ -40,8 +40,13 @@ done
 cargo fmt --check
 cargo clippy --locked --workspace --all-targets -- -D warnings
 
-step "tests on Vulkan"
-WGPU_BACKEND=vulkan cargo test --locked
+# One test build for the library and the C ABI: built together their dependencies'
+# features unify once, so nothing is compiled twice (the Python crate needs libpython to
+# link a test binary; its tests are pytest's, below).
+tests=(--locked --workspace --exclude liveshade-python)
+
+step "tests on Vulkan (the library, the CLI, the C ABI: misuse, threads, sessions, the header)"
+WGPU_BACKEND=vulkan cargo test "${tests[@]}"
 
 step "no socket, no file written: check, session and watch under strace (PRIVACY.md 1, 6)"
 WGPU_BACKEND=vulkan bash tools/privacy_trace.sh
@@ -49,12 +54,12 @@ WGPU_BACKEND=vulkan bash tools/privacy_trace.sh
 step "the library without the camera and window features"
 cargo check --locked --lib --no-default-features
 
-step "the C ABI: its tests (misuse, threads, sessions), the header, the C example against the CLI"
-WGPU_BACKEND=vulkan cargo test --locked -p liveshade-c
-# One build for the C library and the Python extension: the two crates' dependency features
-# unify into the set maturin's build of the Python crate has, so it reuses this build.
+step "the C example against the CLI"
+# One build for the C library and the Python extension, in the test profile so that it
+# reuses the test build's dependencies; the two crates' dependency features unify into the
+# set maturin's build of the Python crate has, so that reuses this one.
 # PYO3_BUILD_EXTENSION_MODULE (which maturin sets too) leaves libpython unlinked.
-PYO3_BUILD_EXTENSION_MODULE=1 cargo build --locked -p liveshade-c -p liveshade-python
+PYO3_BUILD_EXTENSION_MODULE=1 cargo build --locked --profile test -p liveshade-c -p liveshade-python
 cc -Wall -Wextra -Werror examples/c/check.c -Iinclude -Ltarget/debug -lliveshade_c -o target/debug/check_c
 want=$(WGPU_BACKEND=vulkan target/debug/liveshade check samples/*.jpg | sed 's/;.*/)/')
 got=$(LD_LIBRARY_PATH=target/debug WGPU_BACKEND=vulkan target/debug/check_c samples/*.jpg)
@@ -87,13 +92,13 @@ echo "no leak; the driver's own leftovers, the same after 3 and 12 checks:"
 echo "${residue[0]}"
 
 step "the Python package: pip install ./bindings/python into a fresh venv, then pytest"
-# maturin (the build backend, from PyPI) builds the dev profile here so that it reuses the
+# maturin (the build backend, from PyPI) builds the test profile here so that it reuses the
 # build above; a plain `pip install ./bindings/python` builds --release.
 venv=target/python-venv
 rm -rf "$venv"
 python3 -m venv "$venv"
 "$venv/bin/pip" install --quiet --disable-pip-version-check numpy pytest
-MATURIN_PEP517_ARGS="--profile dev --locked" "$venv/bin/pip" install --quiet --disable-pip-version-check ./bindings/python
+MATURIN_PEP517_ARGS="--profile test --locked" "$venv/bin/pip" install --quiet --disable-pip-version-check ./bindings/python
 WGPU_BACKEND=vulkan LIVESHADE_CLI="$PWD/target/debug/liveshade" "$venv/bin/python" -m pytest -q -p no:cacheprovider bindings/python/tests
 
 step "the crate as crates.io would get it: the weights in, the tests' data out, under 10 MiB"
@@ -110,6 +115,10 @@ step "documentation builds without warnings"
 RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps --quiet
 
 step "GPU tests on GL"
-WGPU_BACKEND=gl cargo test --locked --test kernels --test runtime --test networks --test engine --test session --test watch
+WGPU_BACKEND=gl cargo test "${tests[@]}" --test kernels --test runtime --test networks --test engine --test session --test watch
+
+step "fuzzing: each target (fuzz/fuzz_targets) for a minute from its seeds"
+# Every seed and every crash once found also runs in the tests above (tests/fuzz_regressions.rs).
+bash tools/fuzz.sh "${LIVESHADE_FUZZ_SECONDS:-60}"
 
 step "done"
