@@ -55,11 +55,13 @@ step "the library without the camera and window features"
 cargo check --locked --lib --no-default-features
 
 step "the C example against the CLI"
-# One build for the C library and the Python extension, in the test profile so that it
-# reuses the test build's dependencies; the two crates' dependency features unify into the
-# set maturin's build of the Python crate has, so that reuses this one.
-# PYO3_BUILD_EXTENSION_MODULE (which maturin sets too) leaves libpython unlinked.
-PYO3_BUILD_EXTENSION_MODULE=1 cargo build --locked --profile test -p liveshade-c -p liveshade-python
+# One build for the C library and the Python extension, at the dev profile: the Python
+# crate's macros want more of syn's features than the test build has, and with them every
+# crate below syn rebuilds; unoptimised that takes 100 s, at the test profile 300. The two
+# crates' dependency features unify into the set maturin's build of the Python crate has,
+# so that reuses this one. PYO3_BUILD_EXTENSION_MODULE (which maturin sets too) leaves
+# libpython unlinked.
+PYO3_BUILD_EXTENSION_MODULE=1 cargo build --locked -p liveshade-c -p liveshade-python
 cc -Wall -Wextra -Werror examples/c/check.c -Iinclude -Ltarget/debug -lliveshade_c -o target/debug/check_c
 want=$(WGPU_BACKEND=vulkan target/debug/liveshade check samples/*.jpg | sed 's/;.*/)/')
 got=$(LD_LIBRARY_PATH=target/debug WGPU_BACKEND=vulkan target/debug/check_c samples/*.jpg)
@@ -92,13 +94,13 @@ echo "no leak; the driver's own leftovers, the same after 3 and 12 checks:"
 echo "${residue[0]}"
 
 step "the Python package: pip install ./bindings/python into a fresh venv, then pytest"
-# maturin (the build backend, from PyPI) builds the test profile here so that it reuses the
+# maturin (the build backend, from PyPI) builds the dev profile here so that it reuses the
 # build above; a plain `pip install ./bindings/python` builds --release.
 venv=target/python-venv
 rm -rf "$venv"
 python3 -m venv "$venv"
 "$venv/bin/pip" install --quiet --disable-pip-version-check numpy pytest
-MATURIN_PEP517_ARGS="--profile test --locked" "$venv/bin/pip" install --quiet --disable-pip-version-check ./bindings/python
+MATURIN_PEP517_ARGS="--profile dev --locked" "$venv/bin/pip" install --quiet --disable-pip-version-check ./bindings/python
 WGPU_BACKEND=vulkan LIVESHADE_CLI="$PWD/target/debug/liveshade" "$venv/bin/python" -m pytest -q -p no:cacheprovider bindings/python/tests
 
 step "the crate as crates.io would get it: the weights in, the tests' data out, under 10 MiB"
