@@ -83,6 +83,10 @@ typedef uint32_t LiveshadePixelFormat;
 // A verdict (`int`).
 typedef int LiveshadeVerdict;
 
+// Why a check is inconclusive: a set of `LIVESHADE_REASON_*` bits (`uint32_t`), the reason
+// codes of the JSON.
+typedef uint32_t LiveshadeReasons;
+
 // One face of a report. Coordinates are pixels of the frame checked.
 typedef struct {
   // x0, y0, x1, y1.
@@ -110,8 +114,11 @@ typedef struct {
   uint32_t width;
   // The frame's height.
   uint32_t height;
-  // `LIVESHADE_VERDICT_LIVE`, `_SPOOF` or `_NO_FACE`.
+  // `LIVESHADE_VERDICT_LIVE`, `_SPOOF`, `_NO_FACE` or `_INCONCLUSIVE` (the best face
+  // fails a quality gate; MiniFASNet's own answer stays in `faces[0].label`).
   LiveshadeVerdict verdict;
+  // With `_INCONCLUSIVE`, the gates failed (`LIVESHADE_REASON_*` bits); 0 otherwise.
+  LiveshadeReasons reasons;
   // Faces filled in `faces`.
   uint32_t face_count;
   // The faces, best first.
@@ -177,8 +184,36 @@ typedef struct {
 // No face in the frame.
 #define LIVESHADE_VERDICT_NO_FACE 3
 
-// A session that could not decide in its limits.
+// A session that could not decide in its limits, or a check whose best face fails a
+// quality gate (`LiveshadeReport::reasons` says which).
 #define LIVESHADE_VERDICT_INCONCLUSIVE 4
+
+// `no_face`: Face Mesh does not take the best detection for a face.
+#define LIVESHADE_REASON_NO_FACE (1 << 0)
+
+// `several_faces`: a second confident face.
+#define LIVESHADE_REASON_SEVERAL_FACES (1 << 1)
+
+// `face_too_small`: under the smallest eye distance.
+#define LIVESHADE_REASON_FACE_TOO_SMALL (1 << 2)
+
+// `face_cut_by_border`: the face box reaches past the frame.
+#define LIVESHADE_REASON_FACE_CUT_BY_BORDER (1 << 3)
+
+// `pose_not_frontal`: turned, tilted or rolled too far.
+#define LIVESHADE_REASON_POSE_NOT_FRONTAL (1 << 4)
+
+// `too_dark`.
+#define LIVESHADE_REASON_TOO_DARK (1 << 5)
+
+// `too_bright`.
+#define LIVESHADE_REASON_TOO_BRIGHT (1 << 6)
+
+// `backlit`: the surround much brighter than the face.
+#define LIVESHADE_REASON_BACKLIT (1 << 7)
+
+// `too_blurry`.
+#define LIVESHADE_REASON_TOO_BLURRY (1 << 8)
 
 #ifdef __cplusplus
 extern "C" {
@@ -188,7 +223,7 @@ extern "C" {
 // next liveshade call on this thread; never NULL; owned by the library.
 const char *liveshade_last_error(void);
 
-// The library's identity as JSON: `{"library": "0.1.0", "result_schema": 1, "weights":
+// The library's identity as JSON: `{"library": "0.1.0", "result_schema": 2, "weights":
 // {file: sha256, ...}}`. Static; never NULL; owned by the library.
 const char *liveshade_version(void);
 

@@ -3,11 +3,11 @@
 
 use serde_json::{Value, json};
 
-use crate::engine::Report;
+use crate::engine::{QualityLimits, Report};
 use crate::liveness::Verdict;
 
 /// Version of the JSON results' layout; raised when a field changes meaning or goes away.
-pub const RESULT_SCHEMA_VERSION: u32 = 1;
+pub const RESULT_SCHEMA_VERSION: u32 = 2;
 
 impl Report {
     /// The report as the JSON object of the CLI contract (`check --json`, without the
@@ -46,6 +46,9 @@ fn report_value(report: &Report, landmarks: bool) -> Value {
             if let (true, Some(points)) = (landmarks, &face.landmarks) {
                 value["landmarks"] = json!(points);
             }
+            if let Some(p) = face.pose {
+                value["pose"] = json!({"yaw": p.yaw, "pitch": p.pitch, "roll": p.roll});
+            }
             if let Some(l) = &face.liveness {
                 value["presence"] = json!(face.presence);
                 value["liveness"] = json!({
@@ -60,11 +63,14 @@ fn report_value(report: &Report, landmarks: bool) -> Value {
         })
         .collect();
     let t = report.timings;
+    let (verdict, reasons) = report.judge(&QualityLimits::default());
+    let reasons: Vec<&str> = reasons.iter().map(|r| r.as_str()).collect();
     json!({
         "width": report.width,
         "height": report.height,
         "faces": faces,
-        "verdict": report.verdict().as_str(),
+        "verdict": verdict.as_str(),
+        "reasons": reasons,
         "timing_ms": {"upload": t.upload_ms, "record": t.record_ms, "gpu": t.gpu_ms, "readback": t.readback_ms, "total": t.total_ms},
     })
 }

@@ -106,7 +106,7 @@ pub mod signing;
 mod source;
 mod watch;
 
-pub use engine::{CheckVerdict, Engine, EngineOptions, Face, FaceBox, FaceQuality, Label, Liveness, Pipelined, Report, Stage, Timings};
+pub use engine::{CheckVerdict, Engine, EngineOptions, Face, FaceBox, FaceQuality, Label, Liveness, Pipelined, Pose, Report, Stage, Timings};
 pub use error::{Error, Result};
 pub use frame::{DecodedImage, Frame, PixelFormat};
 pub use gpu::{AdapterSummary, Backend, GpuOptions, list_adapters};
@@ -124,7 +124,8 @@ pub use watch::{Status, Step, StepError, WatchEvent, Watcher, watch};
 #[cfg(feature = "internals")]
 pub mod internals {
     pub use crate::engine::kernels::{KERNELS as ENGINE_KERNELS, SHADERS as ENGINE_SHADERS};
+    pub use crate::engine::landmarks;
     pub use crate::engine::{Resampling, resample};
     pub use crate::frame::yuv_to_rgb;
-    pub use crate::liveness::{challenge, cues, fusion, geometry, landmarks, quality, repeats};
+    pub use crate::liveness::{challenge, cues, fusion, geometry, quality, repeats};
 }

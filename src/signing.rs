@@ -183,7 +183,8 @@ pub fn sign_verdict(verdict: &Verdict, provenance: &Provenance, nonce: &Nonce, k
 /// number of faces (no boxes, landmarks or pixels).
 pub fn sign_report(report: &Report, provenance: &Provenance, nonce: &Nonce, key: &SecretKey) -> String {
     let live = report.faces.first().and_then(|f| f.liveness.as_ref()).map(|l| l.live);
-    let result = json!({"verdict": report.verdict().as_str(), "score": live, "faces": report.faces.len(), "width": report.width, "height": report.height});
+    let reasons: Vec<&str> = report.reasons().iter().map(|r| r.as_str()).collect();
+    let result = json!({"verdict": report.verdict().as_str(), "reasons": reasons, "score": live, "faces": report.faces.len(), "width": report.width, "height": report.height});
     sign("check", result, provenance, nonce, key)
 }
 

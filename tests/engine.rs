@@ -358,3 +358,39 @@ fn face_quality_measures_light_and_focus_for_the_gates() {
     eprintln!("backlit: {backlit:?}");
     assert!(backlit.background - backlit.brightness > limits.max_backlight, "{backlit:?}");
 }
+
+#[test]
+fn a_single_check_that_cannot_be_judged_is_inconclusive_with_its_reasons() {
+    use liveshade::{CheckVerdict, Rejection};
+    let engine = engine(true);
+    let image = sample("live_T1.jpg");
+    let report = engine.check(&image.frame().unwrap()).unwrap();
+    assert_eq!((report.verdict(), report.reasons()), (CheckVerdict::Live, vec![]));
+    let face = &report.faces[0];
+    let pose = face.pose.expect("the best face's pose");
+    eprintln!("live_T1: pose {pose:?}, eye distance {:?}", face.eye_distance);
+    assert!(pose.yaw.abs() < 30.0 && pose.roll.abs() < 30.0 && face.eye_distance.is_some_and(|d| d > 12.0));
+
+    // The face cut by the frame's left edge: the right third of the face box shifted out.
+    let b = face.face_box;
+    let cut = (b.x0 + (b.x1 - b.x0) / 3.0) as u32;
+    let (w, h) = (image.width() - cut, image.height());
+    let rgb: Vec<u8> = (0..h).flat_map(|y| image.rgb()[((y * image.width() + cut) * 3) as usize..((y + 1) * image.width() * 3) as usize].to_vec()).collect();
+    let report = engine.check(&liveshade::Frame::rgb8(w, h, &rgb).unwrap()).unwrap();
+    eprintln!("live_T1 cut at x = {cut}: {} {:?}, MiniFASNet {:?}", report.verdict(), report.reasons(), report.model_verdict());
+    assert_eq!(report.verdict(), CheckVerdict::Inconclusive);
+    assert!(report.reasons().contains(&Rejection::FaceCutByBorder), "{:?}", report.reasons());
+    assert!(report.faces[0].liveness.is_some(), "MiniFASNet's raw result stays in the report");
+    let json: serde_json::Value = serde_json::from_str(&report.to_json(false)).unwrap();
+    assert_eq!(json["verdict"], "inconclusive");
+    assert!(json["reasons"].as_array().unwrap().iter().any(|r| r == "face_cut_by_border"), "{}", json["reasons"]);
+
+    // In the dark: too dark, whatever MiniFASNet says.
+    let dark = engine.check(&altered(&image, |_, _, p| p.map(|v| v / 8)).frame().unwrap()).unwrap();
+    assert_eq!(dark.verdict(), CheckVerdict::Inconclusive);
+    assert!(dark.reasons().contains(&Rejection::TooDark), "{:?}", dark.reasons());
+    // Without a face, no_face and no reasons.
+    let black = vec![0u8; 64 * 64 * 3];
+    let none = engine.check(&liveshade::Frame::rgb8(64, 64, &black).unwrap()).unwrap();
+    assert_eq!((none.verdict(), none.reasons()), (CheckVerdict::NoFace, vec![]));
+}

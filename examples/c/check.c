@@ -34,7 +34,11 @@ int main(int argc, char **argv) {
             printf("%s: no_face\n", argv[i]);
         } else {
             const LiveshadeFace *best = &report.faces[0];
-            printf("%s: %s (live %.4f)\n", argv[i], report.verdict == LIVESHADE_VERDICT_LIVE ? "live" : "spoof", best->live);
+            /* inconclusive: the face fails a quality gate (report.reasons has the bits). */
+            const char *verdict = report.verdict == LIVESHADE_VERDICT_LIVE    ? "live"
+                                  : report.verdict == LIVESHADE_VERDICT_SPOOF ? "spoof"
+                                                                              : "inconclusive";
+            printf("%s: %s (live %.4f)\n", argv[i], verdict, best->live);
         }
     }
     /* The error paths free nothing they did not make: a NULL engine, a wrong size. */

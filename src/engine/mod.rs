@@ -15,6 +15,8 @@
 //!   -> zero every buffer above (same submission)                  check.rs
 //! ```
 //! `kernels.rs` is the table of the engine's own kernels, `report.rs` what a check returns,
+//! `judge.rs` whether its verdict can stand (the quality gates; `landmarks.rs` measures the
+//! pose and eye distance they use),
 //! `pipelined.rs` checks with two frames in flight, `profile.rs` the timing and audit tools.
 //! The frame is uploaded as raw bytes into a storage buffer rather than a texture: the
 //! resamplers are OpenCV's integer arithmetic (no filtering hardware is used), and a byte
@@ -23,7 +25,9 @@
 mod check;
 mod detect;
 mod downscale;
+pub(crate) mod judge;
 pub(crate) mod kernels;
+pub mod landmarks;
 mod pipelined;
 mod profile;
 mod readback;
@@ -33,6 +37,8 @@ mod resample;
 use std::sync::Mutex;
 
 pub use check::Stage;
+pub use judge::{QualityLimits, Rejection};
+pub use landmarks::Pose;
 pub use pipelined::Pipelined;
 pub use report::{CheckVerdict, Face, FaceBox, FaceQuality, Label, Liveness, Report, Timings};
 #[cfg(feature = "internals")]

@@ -9,6 +9,7 @@ use std::mem::{offset_of, size_of};
 use bytemuck::{Pod, Zeroable};
 use zeroize::Zeroize;
 
+use crate::engine::landmarks;
 use crate::engine::report::{Face, FaceBox, FaceQuality, Liveness, Report, Timings};
 use crate::models::facemesh::LANDMARKS;
 
@@ -168,6 +169,8 @@ impl Readback {
                     let [c0, c1] = self.crops.minifasnet.map(|c| c.rect);
                     Liveness::from_softmaxes(v2, v1se, self.crops.face_box, [c0, c1])
                 }),
+                pose: best.then(|| landmarks::pose(&self.region.landmarks)),
+                eye_distance: best.then(|| landmarks::interocular(&self.region.landmarks)),
             }
         });
         Report { width, height, faces: faces.collect(), timings: Timings::default() }

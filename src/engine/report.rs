@@ -1,5 +1,6 @@
 //! What a check returns: boxes, keypoints, landmarks and scores; never pixels.
 
+use crate::engine::landmarks::Pose;
 use crate::models::minifasnet::LIVE_CLASS;
 
 /// A face box in image pixels (x0, y0) - (x1, y1).
@@ -99,8 +100,12 @@ pub struct Face {
     pub presence: f32,
     /// Light and focus of the best face.
     pub quality: Option<FaceQuality>,
-    /// The best face's liveness.
+    /// The best face's liveness: MiniFASNet's raw result, whatever the gates say.
     pub liveness: Option<Liveness>,
+    /// The best face's head pose, from its landmarks (degrees; the pose gate's measure).
+    pub pose: Option<Pose>,
+    /// The best face's eye distance in pixels, from its landmarks (the size gate's measure).
+    pub eye_distance: Option<f32>,
 }
 
 /// Wall-clock stage timings of one check, in milliseconds.
@@ -141,15 +146,20 @@ pub enum CheckVerdict {
     Spoof,
     /// No face was found.
     NoFace,
+    /// The best face cannot be judged: it fails a quality gate ([`Report::reasons`] says
+    /// which: cut by the border, too small, turned, too dark, too bright, blurred, a second
+    /// face). MiniFASNet's raw result stays in [`Face::liveness`].
+    Inconclusive,
 }
 
 impl CheckVerdict {
-    /// "live", "spoof" or "no_face", as the JSON contract spells it.
+    /// "live", "spoof", "no_face" or "inconclusive", as the JSON contract spells it.
     pub fn as_str(self) -> &'static str {
         match self {
             CheckVerdict::Live => "live",
             CheckVerdict::Spoof => "spoof",
             CheckVerdict::NoFace => "no_face",
+            CheckVerdict::Inconclusive => "inconclusive",
         }
     }
 }
@@ -157,16 +167,5 @@ impl CheckVerdict {
 impl std::fmt::Display for CheckVerdict {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
-    }
-}
-
-impl Report {
-    /// The best face's verdict, or [`CheckVerdict::NoFace`].
-    pub fn verdict(&self) -> CheckVerdict {
-        match self.faces.first().and_then(|f| f.liveness.as_ref()).map(|l| l.label) {
-            Some(Label::Live) => CheckVerdict::Live,
-            Some(Label::Spoof) => CheckVerdict::Spoof,
-            None => CheckVerdict::NoFace,
-        }
     }
 }

@@ -1,7 +1,7 @@
 //! Active challenges: a random sequence the person must perform in order.
 
 use super::cues::{MOUTH_OPEN, TURN_DEGREES};
-use super::landmarks::{self, Point};
+use crate::engine::landmarks::{self, Point};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 /// What active mode asks the person to do.

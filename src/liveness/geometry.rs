@@ -9,7 +9,7 @@
 //! fit residual, not a correlation: a photo tilted in perspective moves its landmarks in a
 //! way that correlates perfectly with a yaw, but still by one homography.
 
-use super::landmarks::{NOSE, PLANE, Point, interocular};
+use crate::engine::landmarks::{NOSE, PLANE, Point, interocular};
 
 /// 3x3 homography, row-major, `h[8] = 1`.
 pub type Homography = [f64; 9];
@@ -175,7 +175,7 @@ pub fn shape_change(reference: &[Point], current: &[Point]) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::liveness::landmarks::{LEFT_EYE, RIGHT_EYE};
+    use crate::engine::landmarks::{LEFT_EYE, RIGHT_EYE};
 
     /// 468 points spread over a 100 x 100 square, deterministic, eyes 60 px apart.
     fn face() -> Vec<Point> {

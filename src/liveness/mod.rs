@@ -4,7 +4,7 @@
 //! repeats its pixels), then goes through the engine and the quality gates (`quality.rs`); accepted
 //! frames feed the passive fusion of MiniFASNet's live probability (`fusion.rs`), the
 //! geometry cue (is the face a plane? `geometry.rs`), blink / mouth / turn detection
-//! (`cues.rs`, on the measurements of `landmarks.rs`) and, in active mode, a random
+//! (`cues.rs`, on the engine's landmark measurements, `engine/landmarks.rs`) and, in active mode, a random
 //! sequence of challenges (`challenge.rs`). [`Session`] (`session.rs`) ends with a
 //! [`Verdict`] (`verdict.rs`): live, spoof or inconclusive, with its reasons and no pixels.
 //! [`Sessions`] starts them and keeps the failure limit (`failures.rs`). The session
@@ -15,7 +15,6 @@ crate::internal_mod!(cues);
 mod failures;
 crate::internal_mod!(fusion);
 crate::internal_mod!(geometry);
-crate::internal_mod!(landmarks);
 mod options;
 crate::internal_mod!(quality);
 crate::internal_mod!(repeats);

@@ -1,115 +1,10 @@
-//! Per-frame quality gates: a frame that fails one is not used, and the reason is counted.
+//! A session's frames through the quality gates (the engine's, src/engine/judge.rs, which a
+//! single check applies too) and the session's own motion gate: a frame that fails one is
+//! not used, and the reason is counted.
 
-use crate::engine::Report;
-
-use super::landmarks::{self, Point, Pose};
-
-/// Why a frame did not count.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Rejection {
-    /// No face was found.
-    NoFace,
-    /// A second confident face.
-    SeveralFaces,
-    /// Under the smallest eye distance.
-    FaceTooSmall,
-    /// The face box touches the frame border.
-    FaceCutByBorder,
-    /// Turned, tilted or rolled too far.
-    PoseNotFrontal,
-    /// The face is too dark.
-    TooDark,
-    /// The face is too bright.
-    TooBright,
-    /// The surround is much brighter than the face.
-    Backlit,
-    /// Out of focus.
-    TooBlurry,
-    /// The face moved too fast between frames.
-    MovedTooFast,
-    /// The frame could not be read (a corrupt or cut file, a broken MJPEG frame).
-    UnreadableFrame,
-    /// The frame's time is not after the previous frame's: a replayed or injected stream
-    /// (a real camera's clock only moves forward).
-    TimestampNotIncreasing,
-    /// The frame's pixels repeat a recent frame's exactly: a still image streamed (a real
-    /// sensor's noise changes every frame; src/liveness/repeats.rs).
-    RepeatedFrame,
-    /// The frame differs from a recent one by less than a sensor's noise.
-    NoiseFreeFrame,
-}
-
-impl Rejection {
-    /// The reason code the JSON uses.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Rejection::NoFace => "no_face",
-            Rejection::SeveralFaces => "several_faces",
-            Rejection::FaceTooSmall => "face_too_small",
-            Rejection::FaceCutByBorder => "face_cut_by_border",
-            Rejection::PoseNotFrontal => "pose_not_frontal",
-            Rejection::TooDark => "too_dark",
-            Rejection::TooBright => "too_bright",
-            Rejection::Backlit => "backlit",
-            Rejection::TooBlurry => "too_blurry",
-            Rejection::MovedTooFast => "moved_too_fast",
-            Rejection::UnreadableFrame => "unreadable_frame",
-            Rejection::TimestampNotIncreasing => "timestamp_not_increasing",
-            Rejection::RepeatedFrame => "repeated_frame",
-            Rejection::NoiseFreeFrame => "noise_free_frame",
-        }
-    }
-}
-
-/// Limits of the gates. Defaults and how they were chosen:
-#[derive(Clone, Debug)]
-pub struct QualityLimits {
-    /// Smallest eye distance in pixels: 12, the smallest face whose MiniFASNet crops are
-    /// not upsampled. BlazeFace's box is about 2.5 eye distances (the golden cases), so at
-    /// 12 px MiniFASNetV2's 2.7x crop is 81 px, its 80-px input; smaller faces would be
-    /// scored on interpolated texture. (The smallest faces of the shared sequences, the
-    /// printed photo in the GIF demo, have 12.5-14.8 px.)
-    pub min_interocular: f32,
-    /// Largest |yaw|, |pitch|, |roll| in degrees for a passive frame: 30 (MiniFASNet was
-    /// trained on near-frontal crops; 30 degrees keeps the far cheek in the crop).
-    pub max_pose_degrees: f32,
-    /// Face box margin to the frame border, as a fraction of the box: 0 (any cut rejects).
-    pub border_margin: f32,
-    /// Largest move of the face centre between frames, in eye distances per second: 6
-    /// (a head turning normally moves about 1-2 eye distances per second).
-    pub max_speed: f32,
-    /// Second face: a second detection above this score makes the frame ambiguous: 0.7.
-    pub second_face_score: f32,
-    /// Mean face luma (0..255) below which the frame is too dark, and above which it is
-    /// too bright: 40 and 225. The shared photos and sequences span 97-179.
-    pub min_brightness: f32,
-    /// See `min_brightness`.
-    pub max_brightness: f32,
-    /// Backlight: the surround brighter than the face by more than this: 90 levels. The
-    /// brightest surround among the shared photos (obama3.jpg, a chandelier hall) is 82
-    /// above its face and still gives the right verdict.
-    pub max_backlight: f32,
-    /// Sharpness (FaceQuality::sharpness) below which the face is too blurry: 0.3. The
-    /// shared material spans 0.37 (96x128 crops upscaled from video) to 1.9 (sharp photos);
-    /// a 9-pixel box blur of live_T1 reads 0.24 (tests/engine.rs).
-    pub min_sharpness: f32,
-}
-
-impl Default for QualityLimits {
-    fn default() -> Self {
-        QualityLimits {
-            min_interocular: 12.0,
-            max_pose_degrees: 30.0,
-            border_margin: 0.0,
-            max_speed: 6.0,
-            second_face_score: 0.7,
-            min_brightness: 40.0,
-            max_brightness: 225.0,
-            max_backlight: 90.0,
-            min_sharpness: 0.3,
-        }
-    }
-}
+pub use crate::engine::{QualityLimits, Rejection};
+use crate::engine::landmarks::{self, Point, Pose};
+use crate::engine::{Report, judge};
 
 /// The measurements of one accepted frame that the cues and the fusion use.
 #[derive(Clone, Debug)]
@@ -125,44 +20,15 @@ pub struct Observation {
 /// Checks one report. `previous` is the last observation (for the speed gate);
 /// `pose_exempt` lifts the pose gate (during a head-turn challenge).
 pub fn assess(report: &Report, t: f64, limits: &QualityLimits, previous: Option<&Observation>, pose_exempt: bool) -> Result<Observation, Rejection> {
-    let face = report.faces.first().ok_or(Rejection::NoFace)?;
-    if report.faces.iter().skip(1).any(|f| f.score >= limits.second_face_score) {
-        return Err(Rejection::SeveralFaces);
+    if let Some(&failed) = judge::gates(report, limits, pose_exempt).first() {
+        return Err(failed);
     }
+    let face = report.faces.first().ok_or(Rejection::NoFace)?;
     let (Some(points), Some(liveness)) = (face.landmarks.as_ref(), face.liveness.as_ref()) else {
         return Err(Rejection::NoFace);
     };
-    if face.presence < 0.5 {
-        return Err(Rejection::NoFace);
-    }
+    let (interocular, pose) = (landmarks::interocular(points), landmarks::pose(points));
     let b = face.face_box;
-    let margin = limits.border_margin * (b.x1 - b.x0);
-    if b.x0 < margin || b.y0 < margin || b.x1 > report.width as f32 - margin || b.y1 > report.height as f32 - margin {
-        return Err(Rejection::FaceCutByBorder);
-    }
-    if let Some(q) = face.quality {
-        if q.brightness < limits.min_brightness {
-            return Err(Rejection::TooDark);
-        }
-        if q.brightness > limits.max_brightness {
-            return Err(Rejection::TooBright);
-        }
-        if q.background - q.brightness > limits.max_backlight {
-            return Err(Rejection::Backlit);
-        }
-        if q.sharpness < limits.min_sharpness {
-            return Err(Rejection::TooBlurry);
-        }
-    }
-    let interocular = landmarks::interocular(points);
-    if interocular < limits.min_interocular {
-        return Err(Rejection::FaceTooSmall);
-    }
-    let pose = landmarks::pose(points);
-    let limit = limits.max_pose_degrees;
-    if !pose_exempt && (pose.yaw.abs() > limit || pose.pitch.abs() > limit || pose.roll.abs() > limit) {
-        return Err(Rejection::PoseNotFrontal);
-    }
     let centre = [(b.x0 + b.x1) / 2.0, (b.y0 + b.y1) / 2.0];
     if let Some(p) = previous {
         let dt = (t - p.t).max(1e-3) as f32;
@@ -193,6 +59,8 @@ mod tests {
             presence: 0.99,
             quality: Some(FaceQuality { brightness: 130.0, contrast: 40.0, sharpness: 0.9, background: 120.0 }),
             liveness: Some(Liveness::from_softmaxes([0.0, 1.0, 0.0], [0.0, 1.0, 0.0], [0; 4], [[0; 4]; 2])),
+            pose: None,
+            eye_distance: None,
         }
     }
 

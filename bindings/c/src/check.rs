@@ -5,7 +5,7 @@
 use std::ffi::{c_char, c_int};
 use std::sync::Arc;
 
-use liveshade::{Backend, DecodedImage, Engine, EngineOptions, FailureGuard, FailureLimit, Frame, GpuOptions, Label, PixelFormat, Report};
+use liveshade::{Backend, DecodedImage, Engine, EngineOptions, FailureGuard, FailureLimit, Frame, GpuOptions, Label, PixelFormat, Rejection, Report};
 
 use crate::{Failure, ffi, give_string, handles, non_null, optional_str};
 
@@ -39,8 +39,47 @@ pub const LIVESHADE_VERDICT_LIVE: LiveshadeVerdict = 1;
 pub const LIVESHADE_VERDICT_SPOOF: LiveshadeVerdict = 2;
 /// No face in the frame.
 pub const LIVESHADE_VERDICT_NO_FACE: LiveshadeVerdict = 3;
-/// A session that could not decide in its limits.
+/// A session that could not decide in its limits, or a check whose best face fails a
+/// quality gate (`LiveshadeReport::reasons` says which).
 pub const LIVESHADE_VERDICT_INCONCLUSIVE: LiveshadeVerdict = 4;
+
+/// Why a check is inconclusive: a set of `LIVESHADE_REASON_*` bits (`uint32_t`), the reason
+/// codes of the JSON.
+pub type LiveshadeReasons = u32;
+/// `no_face`: Face Mesh does not take the best detection for a face.
+pub const LIVESHADE_REASON_NO_FACE: LiveshadeReasons = 1 << 0;
+/// `several_faces`: a second confident face.
+pub const LIVESHADE_REASON_SEVERAL_FACES: LiveshadeReasons = 1 << 1;
+/// `face_too_small`: under the smallest eye distance.
+pub const LIVESHADE_REASON_FACE_TOO_SMALL: LiveshadeReasons = 1 << 2;
+/// `face_cut_by_border`: the face box reaches past the frame.
+pub const LIVESHADE_REASON_FACE_CUT_BY_BORDER: LiveshadeReasons = 1 << 3;
+/// `pose_not_frontal`: turned, tilted or rolled too far.
+pub const LIVESHADE_REASON_POSE_NOT_FRONTAL: LiveshadeReasons = 1 << 4;
+/// `too_dark`.
+pub const LIVESHADE_REASON_TOO_DARK: LiveshadeReasons = 1 << 5;
+/// `too_bright`.
+pub const LIVESHADE_REASON_TOO_BRIGHT: LiveshadeReasons = 1 << 6;
+/// `backlit`: the surround much brighter than the face.
+pub const LIVESHADE_REASON_BACKLIT: LiveshadeReasons = 1 << 7;
+/// `too_blurry`.
+pub const LIVESHADE_REASON_TOO_BLURRY: LiveshadeReasons = 1 << 8;
+
+/// The bit of a single check's reason (the session-only reasons never reach a report).
+fn reason_bit(reason: Rejection) -> LiveshadeReasons {
+    match reason {
+        Rejection::NoFace => LIVESHADE_REASON_NO_FACE,
+        Rejection::SeveralFaces => LIVESHADE_REASON_SEVERAL_FACES,
+        Rejection::FaceTooSmall => LIVESHADE_REASON_FACE_TOO_SMALL,
+        Rejection::FaceCutByBorder => LIVESHADE_REASON_FACE_CUT_BY_BORDER,
+        Rejection::PoseNotFrontal => LIVESHADE_REASON_POSE_NOT_FRONTAL,
+        Rejection::TooDark => LIVESHADE_REASON_TOO_DARK,
+        Rejection::TooBright => LIVESHADE_REASON_TOO_BRIGHT,
+        Rejection::Backlit => LIVESHADE_REASON_BACKLIT,
+        Rejection::TooBlurry => LIVESHADE_REASON_TOO_BLURRY,
+        _ => 0,
+    }
+}
 
 /// Faces a report holds at most (the engine keeps 16 after NMS).
 pub const LIVESHADE_MAX_FACES: usize = 16;
@@ -77,8 +116,11 @@ pub struct LiveshadeReport {
     pub width: u32,
     /// The frame's height.
     pub height: u32,
-    /// `LIVESHADE_VERDICT_LIVE`, `_SPOOF` or `_NO_FACE`.
+    /// `LIVESHADE_VERDICT_LIVE`, `_SPOOF`, `_NO_FACE` or `_INCONCLUSIVE` (the best face
+    /// fails a quality gate; MiniFASNet's own answer stays in `faces[0].label`).
     pub verdict: LiveshadeVerdict,
+    /// With `_INCONCLUSIVE`, the gates failed (`LIVESHADE_REASON_*` bits); 0 otherwise.
+    pub reasons: LiveshadeReasons,
     /// Faces filled in `faces`.
     pub face_count: u32,
     /// The faces, best first.
@@ -237,11 +279,12 @@ pub unsafe extern "C" fn liveshade_check(
     })
 }
 
-fn verdict_code(report: &Report) -> LiveshadeVerdict {
-    match report.verdict() {
+fn verdict_code(verdict: liveshade::CheckVerdict) -> LiveshadeVerdict {
+    match verdict {
         liveshade::CheckVerdict::Live => LIVESHADE_VERDICT_LIVE,
         liveshade::CheckVerdict::Spoof => LIVESHADE_VERDICT_SPOOF,
         liveshade::CheckVerdict::NoFace => LIVESHADE_VERDICT_NO_FACE,
+        liveshade::CheckVerdict::Inconclusive => LIVESHADE_VERDICT_INCONCLUSIVE,
     }
 }
 
@@ -258,7 +301,9 @@ fn fill_report(report: &Report, out: &mut LiveshadeReport) {
     };
     out.width = report.width;
     out.height = report.height;
-    out.verdict = verdict_code(report);
+    let (verdict, reasons) = report.judge(&liveshade::QualityLimits::default());
+    out.verdict = verdict_code(verdict);
+    out.reasons = reasons.into_iter().map(reason_bit).fold(0, |bits, bit| bits | bit);
     out.face_count = report.faces.len().min(LIVESHADE_MAX_FACES) as u32;
     out.faces = [empty; LIVESHADE_MAX_FACES];
     out.has_landmarks = 0;

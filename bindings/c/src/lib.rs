@@ -115,7 +115,7 @@ pub extern "C" fn liveshade_last_error() -> *const c_char {
     LAST_ERROR.with(|last| last.borrow().as_ptr())
 }
 
-/// The library's identity as JSON: `{"library": "0.1.0", "result_schema": 1, "weights":
+/// The library's identity as JSON: `{"library": "0.1.0", "result_schema": 2, "weights":
 /// {file: sha256, ...}}`. Static; never NULL; owned by the library.
 #[unsafe(no_mangle)]
 pub extern "C" fn liveshade_version() -> *const c_char {

@@ -73,10 +73,18 @@ impl Report {
 
 #[pymethods]
 impl Report {
-    /// "live", "spoof" or "no_face".
+    /// "live", "spoof", "no_face" or "inconclusive" (the best face fails a quality gate:
+    /// `reasons` says which; MiniFASNet's own answer stays in faces[0].liveness).
     #[getter]
     fn verdict(&self) -> &'static str {
         self.report.verdict().as_str()
+    }
+
+    /// Why the verdict is "inconclusive" ("face_cut_by_border", "too_dark", ...); empty
+    /// otherwise.
+    #[getter]
+    fn reasons(&self) -> Vec<&'static str> {
+        self.report.reasons().iter().map(|r| r.as_str()).collect()
     }
 
     /// The frame's width in pixels.

@@ -21,7 +21,7 @@ import liveshade
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 SAMPLES = sorted((ROOT / "samples").glob("*.jpg"))
-SEQUENCE = ROOT / "tests" / "sequences" / "bbaf2n"
+SEQUENCE = ROOT / "tests" / "sequences" / "brbk7n"
 BACKEND = os.environ.get("WGPU_BACKEND") or "auto"
 
 
@@ -232,7 +232,7 @@ def test_sessions_finish_inconclusive_and_cool_down_after_failures():
 def test_version_names_the_weights_built_in():
     info = liveshade.version()
     assert info["library"] == liveshade.__version__ == "0.1.0"
-    assert info["result_schema"] == 1
+    assert info["result_schema"] == 2
     files = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in (ROOT / "weights").glob("*.safetensors")}
     assert info["weights"] == files and len(files) == 4
     assert any(a["backend"] in ("vulkan", "gl", "metal", "dx12") for a in liveshade.adapters())

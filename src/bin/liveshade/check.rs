@@ -32,10 +32,12 @@ pub struct CheckArgs {
 }
 
 fn print_report(path: &str, report: &Report) {
+    let reasons: Vec<&str> = report.reasons().iter().map(|r| r.as_str()).collect();
+    let reasons = if reasons.is_empty() { String::new() } else { format!("; cannot judge: {}", reasons.join(", ")) };
     match report.faces.first().and_then(|f| f.liveness.as_ref().map(|l| (f, l))) {
         Some((face, l)) => println!(
-            "{path}: {} (live {:.4}; face {:.0},{:.0}-{:.0},{:.0} score {:.3}; {} face(s); {:.1} ms)",
-            l.label.as_str(),
+            "{path}: {} (live {:.4}; face {:.0},{:.0}-{:.0},{:.0} score {:.3}; {} face(s); {:.1} ms{reasons})",
+            report.verdict(),
             l.live,
             face.face_box.x0,
             face.face_box.y0,

@@ -59,7 +59,10 @@ class Report:
 
     @property
     def verdict(self) -> str:
-        """ "live", "spoof" or "no_face"."""
+        """ "live", "spoof", "no_face" or "inconclusive" (a quality gate failed: see reasons)."""
+    @property
+    def reasons(self) -> List[str]:
+        """Why the verdict is "inconclusive" ("face_cut_by_border", "too_dark", ...); empty otherwise."""
     @property
     def width(self) -> int: ...
     @property

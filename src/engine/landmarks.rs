@@ -1,4 +1,6 @@
-//! Measurements on Face Mesh's 468 landmarks: eye and mouth openness, head pose, eye distance.
+//! Measurements on Face Mesh's 468 landmarks: eye and mouth openness, head pose, eye
+//! distance. The engine reports the best face's pose and eye distance (and judges a single
+//! check by them, judge.rs); the session's cues measure the rest.
 //!
 //! Indices are MediaPipe's canonical face mesh (shared/models/canonical_face_model.obj has
 //! the same vertex order). "Right" and "left" are the subject's: for a camera facing the
@@ -10,20 +12,22 @@ pub const RIGHT_EYE: [usize; 6] = [33, 133, 160, 158, 144, 153];
 pub const LEFT_EYE: [usize; 6] = [362, 263, 385, 387, 380, 373];
 /// Inner lips (upper, lower) and mouth corners (right, left).
 pub const MOUTH: [usize; 4] = [13, 14, 78, 308];
-/// Cheeks at the face's outline (right, left), forehead and chin.
+/// The right cheek at the face's outline.
 pub const RIGHT_CHEEK: usize = 234;
+/// The left cheek at the face's outline.
 pub const LEFT_CHEEK: usize = 454;
+/// The top of the forehead.
 pub const FOREHEAD: usize = 10;
+/// The bottom of the chin.
 pub const CHIN: usize = 152;
 /// The nose, from bridge to tip and the nostril wings: the points that stand out of the
 /// face's plane (held out of the flatness fit).
 pub const NOSE: [usize; 8] = [1, 4, 5, 6, 195, 197, 48, 278];
 /// Points spread over the face away from the nose, where a plane fits a photo exactly:
 /// eye corners and lids, brows, mouth, chin, forehead, cheeks.
-pub const PLANE: [usize; 24] = [
-    33, 133, 160, 144, 362, 263, 385, 380, 70, 105, 107, 336, 334, 300, 61, 291, 13, 14, 152, 10, 234, 454, 172, 397,
-];
+pub const PLANE: [usize; 24] = [33, 133, 160, 144, 362, 263, 385, 380, 70, 105, 107, 336, 334, 300, 61, 291, 13, 14, 152, 10, 234, 454, 172, 397];
 
+/// One landmark: x, y in image pixels, z in the same scale (negative towards the camera).
 pub type Point = [f32; 3];
 
 fn distance(a: Point, b: Point) -> f32 {
@@ -75,6 +79,8 @@ pub struct Pose {
     pub roll: f32,
 }
 
+/// The head's pose: yaw from the cheeks' depths, pitch from forehead to chin, roll from the
+/// eyes' outer corners.
 pub fn pose(points: &[Point]) -> Pose {
     let (right, left) = (points[RIGHT_CHEEK], points[LEFT_CHEEK]);
     let yaw = (left[2] - right[2]).atan2(left[0] - right[0]);
