@@ -37,11 +37,12 @@ fn screenshot(display: &str) -> (usize, usize, Vec<[u8; 3]>) {
 
 #[test]
 fn the_preview_window_shows_the_frame_with_the_face_box_and_the_verdict() {
-    // Eight frames of a live speaker: exactly one passive session, ending live on the last.
+    // 26 frames of a live speaker: one passive session, ending live on the last (the
+    // speaker's blink, complete at frame 26, confirms MiniFASNet).
     let frames = std::env::temp_dir().join(format!("liveshade-preview-{}", std::process::id()));
     std::fs::create_dir_all(&frames).unwrap();
-    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sequences/bbaf2n");
-    for i in 0..8 {
+    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sequences/brbk7n");
+    for i in 0..26 {
         std::fs::copy(source.join(format!("{i:03}.jpg")), frames.join(format!("{i:03}.jpg"))).unwrap();
     }
     let number = 90 + std::process::id() % 9;

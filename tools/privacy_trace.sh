@@ -19,8 +19,8 @@ trace() {
     strace -f -qq -e trace=%network,%file -o "$traces/$name" "$bin" "$@" > /dev/null
 }
 trace check check samples/live_T1.jpg samples/spoof_print_F1.jpg
-trace session session tests/sequences/bbaf2n
-trace watch watch --frames tests/sequences/bbaf2n --json
+trace session session tests/sequences/brbk7n
+trace watch watch --frames tests/sequences/brbk7n --json
 failed=0
 for name in check session watch; do
     file="$traces/$name"

@@ -58,6 +58,10 @@ pub struct SessionOptions {
     pub max_frames: usize,
     /// Active mode: the challenges to ask for; None draws 2 or 3 at random (the default).
     pub challenges: Option<Vec<Challenge>>,
+    /// Passive mode says live only once a sign of a living 3-D face confirms MiniFASNet: a
+    /// natural blink or the nose's parallax as the head moves (true, the default). False
+    /// lets MiniFASNet's fused score decide alone, as the published pipeline does.
+    pub confirm_live: bool,
 }
 
 impl SessionOptions {
@@ -71,6 +75,7 @@ impl SessionOptions {
             time_limit: Duration::from_secs(10),
             max_frames: 300,
             challenges: None,
+            confirm_live: true,
         }
     }
 

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
+use crate::engine::landmarks;
 use crate::engine::{Engine, FaceBox, Report};
 use crate::error::{Error, Result};
 use crate::frame::Frame;
@@ -12,11 +13,11 @@ use crate::liveness::challenge::{self, Challenge};
 use crate::liveness::cues::BlinkCounter;
 use crate::liveness::failures::{FailureGuard, FailureLimit};
 use crate::liveness::fusion::{self, Decision};
+use crate::liveness::geometry;
 use crate::liveness::options::{Mode, SessionOptions};
 use crate::liveness::quality::{self, Observation, Rejection};
 use crate::liveness::repeats::RepeatScreen;
 use crate::liveness::verdict::{Cues, Verdict, VerdictKind};
-use crate::liveness::{geometry, landmarks};
 
 /// Starts sessions on one engine and refuses new ones for a while after repeated failures
 /// ([`FailureLimit`]): the session side of a terminal.
@@ -284,6 +285,12 @@ impl<'e> Session<'e> {
         let challenges_done = self.next_challenge >= self.challenges.len();
         let mut reasons = Vec::new();
         let repeats = self.repeated_frames();
+        // MiniFASNet alone never says live: a photo held still gives it nothing else to go
+        // on. A sign of a living 3-D face must confirm it: a natural blink, the nose's
+        // parallax as the head moves, or (active mode) challenges a recording cannot know.
+        let blinked = self.cues.blinks > 0;
+        let parallax = flatness.is_some_and(|f| f >= rule.head_above);
+        let confirmed = !self.options.confirm_live || !self.challenges.is_empty() || blinked || parallax;
         let kind = if repeats >= self.options.fusion.min_frames && 2 * repeats > self.frames {
             reasons.push(format!(
                 "injection: {repeats} of {} frames repeat an earlier frame's pixels, within a sensor's noise (a still image streamed, not a camera)",
@@ -305,7 +312,7 @@ impl<'e> Session<'e> {
                 self.scores.len()
             ));
             Some(VerdictKind::Spoof)
-        } else if decision == Decision::Live && challenges_done {
+        } else if decision == Decision::Live && challenges_done && confirmed {
             reasons.push(format!(
                 "passive: MiniFASNet's fused live probability {score:.3} >= {:.2} over {} frames",
                 self.options.fusion.live_threshold,
@@ -313,6 +320,9 @@ impl<'e> Session<'e> {
             ));
             if !self.challenges.is_empty() {
                 reasons.push(format!("active: {} challenges met in order", self.challenges.len()));
+            }
+            if blinked {
+                reasons.push(format!("blinks: {} natural blinks in {:.1} s", self.cues.blinks, self.last_t));
             }
             if flatness.is_some_and(|f| f >= rule.head_above) {
                 reasons.push(format!("geometry: the nose moved out of the face's plane (parallax {:.3})", flatness.unwrap_or(0.0)));
@@ -322,6 +332,12 @@ impl<'e> Session<'e> {
             if !challenges_done {
                 let missing: Vec<&str> = self.challenges[self.next_challenge..].iter().map(|c| c.as_str()).collect();
                 reasons.push(format!("active: challenges not met in time: {}", missing.join(", ")));
+            }
+            if decision == Decision::Live && !confirmed {
+                reasons.push(format!(
+                    "passive: MiniFASNet's fused live probability {score:.3} is live, but no sign of a living 3-D face came in {:.1} s (no natural blink, no parallax as the head moved): a photo held still looks the same",
+                    self.last_t
+                ));
             }
             if decision == Decision::Undecided {
                 reasons.push(format!(

@@ -1,0 +1,411 @@
+//! Error rates over the labelled faces of `../shared/faces` and variants made of them: the
+//! published pipeline's rule (MiniFASNet's label, `Report::model_verdict`; sessions without
+//! the live confirmation) against liveshade's default (the quality gates, the confirmation),
+//! on the same checks. ACCURACY.md keeps its output.
+//!
+//! - Stills: every labelled still (SOURCES.md of each folder), as it is and rolled by
+//!   -25/-10/+10/+25 degrees, halved, blurred, darkened, brightened, gamma 0.5 and 2,
+//!   JPEG-compressed at quality 20, and cropped tight around the face. APCER per attack
+//!   type (print, screen) is the share of attacks called live; BPCER the share of live
+//!   faces called spoof; "not accepted" adds inconclusive and no_face.
+//! - Sessions (passive): the 7 shared sequences (the GIF demo cut into its live, replay and
+//!   print parts), and attack sequences rendered here: a live photo printed and held
+//!   still, tilted and waved in front of a pinhole camera, with sensor noise.
+//!
+//! `cargo run --release --example error_rates -- ../shared`
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use liveshade::{CheckVerdict, DecodedImage, Engine, EngineOptions, SessionOptions, Sessions, VerdictKind};
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+enum Truth {
+    Live,
+    Print,
+    Screen,
+}
+
+/// The labelled stills (their folders' SOURCES.md). `light-weight-face-anti-spoofing`'s
+/// frame holds a live face and a phone replay at once: it has no single label.
+const STILLS: [(&str, Truth); 15] = [
+    ("face_recognition-whitehouse/biden.jpg", Truth::Live),
+    ("face_recognition-whitehouse/obama.jpg", Truth::Live),
+    ("face_recognition-whitehouse/obama2.jpg", Truth::Live),
+    ("face_recognition-whitehouse/obama3.jpg", Truth::Live),
+    ("face_recognition-whitehouse/obama_partial_face.jpg", Truth::Live),
+    ("face_recognition-whitehouse/obama_small.jpg", Truth::Live),
+    ("face_recognition-whitehouse/two_people.jpg", Truth::Live),
+    ("silent-face-anti-spoofing-apk/live_id_portrait_7.jpeg", Truth::Live),
+    ("silent-face-anti-spoofing/live_T1.jpg", Truth::Live),
+    ("silent-face-anti-spoofing/live_T1_hires_c3e2048.jpg", Truth::Live),
+    ("silent-face-anti-spoofing/live_T2_c3e2048.jpg", Truth::Live),
+    ("silent-face-anti-spoofing/spoof_print_F1.jpg", Truth::Print),
+    ("silent-face-anti-spoofing/spoof_print_F1_glasses_c3e2048.jpg", Truth::Print),
+    ("silent-face-anti-spoofing/spoof_replay_tablet_F2.jpg", Truth::Screen),
+    ("hyperfas/spoof_replay_tablet_fake_screen.png", Truth::Screen),
+];
+
+/// An RGB8 image the variants are made of.
+#[derive(Clone)]
+struct Rgb {
+    width: u32,
+    height: u32,
+    pixels: Vec<u8>,
+}
+
+impl Rgb {
+    fn of(image: &DecodedImage) -> Rgb {
+        Rgb { width: image.width(), height: image.height(), pixels: image.rgb().to_vec() }
+    }
+
+    fn at(&self, x: f32, y: f32) -> Option<[f32; 3]> {
+        // Bilinear, None outside.
+        if x < 0.0 || y < 0.0 || x > (self.width - 1) as f32 || y > (self.height - 1) as f32 {
+            return None;
+        }
+        let (x0, y0) = (x.floor() as u32, y.floor() as u32);
+        let (x1, y1) = ((x0 + 1).min(self.width - 1), (y0 + 1).min(self.height - 1));
+        let (fx, fy) = (x - x0 as f32, y - y0 as f32);
+        let p = |x: u32, y: u32, c: usize| self.pixels[((y * self.width + x) * 3) as usize + c] as f32;
+        Some([0, 1, 2].map(|c| {
+            let top = p(x0, y0, c) * (1.0 - fx) + p(x1, y0, c) * fx;
+            let bottom = p(x0, y1, c) * (1.0 - fx) + p(x1, y1, c) * fx;
+            top * (1.0 - fy) + bottom * fy
+        }))
+    }
+
+    fn map(&self, f: impl Fn([u8; 3]) -> [u8; 3]) -> Rgb {
+        let pixels = self.pixels.chunks_exact(3).flat_map(|p| f([p[0], p[1], p[2]])).collect();
+        Rgb { pixels, ..self.clone() }
+    }
+
+    /// Rolled in the image plane about the centre, the corners filled with grey.
+    fn rolled(&self, degrees: f32) -> Rgb {
+        let (s, c) = degrees.to_radians().sin_cos();
+        let (cx, cy) = (self.width as f32 / 2.0, self.height as f32 / 2.0);
+        let mut pixels = Vec::with_capacity(self.pixels.len());
+        for y in 0..self.height {
+            for x in 0..self.width {
+                let (dx, dy) = (x as f32 - cx, y as f32 - cy);
+                let p = self.at(cx + c * dx + s * dy, cy - s * dx + c * dy).unwrap_or([128.0; 3]);
+                pixels.extend(p.map(|v| v.round() as u8));
+            }
+        }
+        Rgb { pixels, ..self.clone() }
+    }
+
+    fn scaled(&self, factor: f32) -> Rgb {
+        let (width, height) = (((self.width as f32 * factor) as u32).max(1), ((self.height as f32 * factor) as u32).max(1));
+        let mut pixels = Vec::with_capacity((width * height * 3) as usize);
+        for y in 0..height {
+            for x in 0..width {
+                let p = self.at(x as f32 / factor, y as f32 / factor).unwrap_or([128.0; 3]);
+                pixels.extend(p.map(|v| v.round() as u8));
+            }
+        }
+        Rgb { width, height, pixels }
+    }
+
+    fn blurred(&self, radius: i64) -> Rgb {
+        let (w, h) = (self.width as i64, self.height as i64);
+        let mut pixels = Vec::with_capacity(self.pixels.len());
+        for y in 0..h {
+            for x in 0..w {
+                let mut sum = [0u32; 3];
+                let mut n = 0;
+                for dy in -radius..=radius {
+                    for dx in -radius..=radius {
+                        let i = (((y + dy).clamp(0, h - 1) * w + (x + dx).clamp(0, w - 1)) * 3) as usize;
+                        for (c, s) in sum.iter_mut().enumerate() {
+                            *s += self.pixels[i + c] as u32;
+                        }
+                        n += 1;
+                    }
+                }
+                pixels.extend(sum.map(|s| (s / n) as u8));
+            }
+        }
+        Rgb { pixels, ..self.clone() }
+    }
+
+    fn cropped(&self, x0: u32, y0: u32, x1: u32, y1: u32) -> Rgb {
+        let (x1, y1) = (x1.min(self.width), y1.min(self.height));
+        let mut pixels = Vec::new();
+        for y in y0..y1 {
+            pixels.extend_from_slice(&self.pixels[((y * self.width + x0) * 3) as usize..((y * self.width + x1) * 3) as usize]);
+        }
+        Rgb { width: x1 - x0, height: y1 - y0, pixels }
+    }
+
+    fn jpeg(&self, quality: u8) -> Rgb {
+        let mut bytes = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, quality)
+            .encode(&self.pixels, self.width, self.height, image::ExtendedColorType::Rgb8)
+            .expect("JPEG encoding");
+        Rgb::of(&DecodedImage::from_encoded(&bytes).expect("our own JPEG decodes"))
+    }
+}
+
+fn gamma(v: u8, g: f32) -> u8 {
+    (255.0 * (v as f32 / 255.0).powf(g)).round() as u8
+}
+
+/// The variants of a still: name and image. `face` is the best face's box in `image`.
+fn variants(image: &Rgb, face: Option<[f32; 4]>) -> Vec<(String, Rgb)> {
+    let mut out = vec![("original".to_string(), image.clone())];
+    for degrees in [-25.0, -10.0, 10.0, 25.0] {
+        out.push((format!("rolled {degrees:+}"), image.rolled(degrees)));
+    }
+    out.push(("halved".into(), image.scaled(0.5)));
+    out.push(("blurred (5x5 box)".into(), image.blurred(2)));
+    out.push(("darker (x0.5)".into(), image.map(|p| p.map(|v| v / 2))));
+    out.push(("brighter (x1.5)".into(), image.map(|p| p.map(|v| (v as f32 * 1.5).min(255.0) as u8))));
+    out.push(("gamma 0.5".into(), image.map(|p| p.map(|v| gamma(v, 0.5)))));
+    out.push(("gamma 2".into(), image.map(|p| p.map(|v| gamma(v, 2.0)))));
+    out.push(("JPEG quality 20".into(), image.jpeg(20)));
+    if let Some([x0, y0, x1, y1]) = face {
+        // A tight crop: the face box grown by 20 % a side (the reference crops 2.7x).
+        let (mx, my) = ((x1 - x0) * 0.2, (y1 - y0) * 0.2);
+        let (cx0, cy0) = ((x0 - mx).max(0.0) as u32, (y0 - my).max(0.0) as u32);
+        out.push(("tight crop".into(), image.cropped(cx0, cy0, (x1 + mx) as u32, (y1 + my) as u32)));
+    }
+    out
+}
+
+#[derive(Default)]
+struct Counts {
+    outcomes: BTreeMap<&'static str, usize>,
+}
+
+impl Counts {
+    fn add(&mut self, outcome: &'static str) {
+        *self.outcomes.entry(outcome).or_default() += 1;
+    }
+    fn total(&self) -> usize {
+        self.outcomes.values().sum()
+    }
+    fn get(&self, outcome: &str) -> usize {
+        self.outcomes.get(outcome).copied().unwrap_or(0)
+    }
+    fn summary(&self) -> String {
+        let parts: Vec<String> = self.outcomes.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        parts.join(", ")
+    }
+}
+
+fn rate(n: usize, of: usize) -> String {
+    if of == 0 { "-".into() } else { format!("{:.1} % ({n}/{of})", 100.0 * n as f64 / of as f64) }
+}
+
+fn check_verdict(v: CheckVerdict) -> &'static str {
+    v.as_str()
+}
+
+fn stills(engine: &Engine, shared: &Path) -> liveshade::Result<()> {
+    // (mode, truth) -> counts; (mode, variant) -> counts over live faces.
+    let mut by_truth: BTreeMap<(&str, Truth), Counts> = BTreeMap::new();
+    let mut by_variant: BTreeMap<(String, &str), Counts> = BTreeMap::new();
+    for (file, truth) in STILLS {
+        let image = Rgb::of(&DecodedImage::open(&shared.join("faces").join(file))?);
+        let first = engine.check(&liveshade::Frame::rgb8(image.width, image.height, &image.pixels)?)?;
+        let face = first.faces.first().map(|f| [f.face_box.x0, f.face_box.y0, f.face_box.x1, f.face_box.y1]);
+        for (variant, v) in variants(&image, face) {
+            let report = engine.check(&liveshade::Frame::rgb8(v.width, v.height, &v.pixels)?)?;
+            for (mode, verdict) in [("reference", report.model_verdict()), ("liveshade", report.verdict())] {
+                by_truth.entry((mode, truth)).or_default().add(check_verdict(verdict));
+                if truth == Truth::Live {
+                    by_variant.entry((variant.clone(), mode)).or_default().add(check_verdict(verdict));
+                }
+            }
+            if truth != Truth::Live && report.verdict() == CheckVerdict::Live {
+                println!("  attack called live by liveshade: {file}, {variant}");
+            }
+        }
+    }
+    println!("\n### Single checks: {} stills x 12 variants\n", STILLS.len());
+    println!("| rule | attack | APCER (called live) | outcomes |");
+    println!("|---|---|---|---|");
+    for mode in ["reference", "liveshade"] {
+        for truth in [Truth::Print, Truth::Screen] {
+            let c = &by_truth[&(mode, truth)];
+            println!("| {mode} | {truth:?} | {} | {} |", rate(c.get("live"), c.total()), c.summary());
+        }
+    }
+    println!("\n| rule | live faces | BPCER (called spoof) | not accepted (spoof, inconclusive, no face) | outcomes |");
+    println!("|---|---|---|---|---|");
+    for mode in ["reference", "liveshade"] {
+        let c = &by_truth[&(mode, Truth::Live)];
+        let not = c.total() - c.get("live");
+        println!("| {mode} | {} | {} | {} | {} |", c.total(), rate(c.get("spoof"), c.total()), rate(not, c.total()), c.summary());
+    }
+    println!("\n| live variant | reference: called spoof | liveshade: called spoof | liveshade: inconclusive |");
+    println!("|---|---|---|---|");
+    let names: Vec<String> = {
+        let mut seen: Vec<String> = Vec::new();
+        for (name, _) in by_variant.keys() {
+            if !seen.contains(name) {
+                seen.push(name.clone());
+            }
+        }
+        seen
+    };
+    for name in names {
+        let (r, l) = (&by_variant[&(name.clone(), "reference")], &by_variant[&(name.clone(), "liveshade")]);
+        println!("| {name} | {} | {} | {} |", rate(r.get("spoof"), r.total()), rate(l.get("spoof"), l.total()), rate(l.get("inconclusive"), l.total()));
+    }
+    Ok(())
+}
+
+/// A sequence of frames: a label and RGB images at 25 frames a second.
+struct Sequence {
+    name: String,
+    truth: Truth,
+    frames: Vec<Rgb>,
+}
+
+fn shared_sequences(shared: &Path) -> liveshade::Result<Vec<Sequence>> {
+    let root = shared.join("faces/sequences");
+    let mut out = Vec::new();
+    for name in ["bbaf2n", "bbal7p_crop", "brbk7n", "example_2blinks", "id2_vcd_swwp2s", "lbax4n", "silentface_demo_live_replay_print"] {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(root.join(name))
+            .map_err(|e| liveshade::Error::Image { path: name.into(), reason: e.to_string() })?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "jpg" || x == "png"))
+            .collect();
+        files.sort();
+        let frames = files.iter().map(|f| DecodedImage::open(f).map(|i| Rgb::of(&i))).collect::<liveshade::Result<Vec<_>>>()?;
+        if name == "silentface_demo_live_replay_print" {
+            // The demo's parts (tests/sequences/README.md): live 0-34, a phone replay 36-62,
+            // a printed photo 64-87.
+            out.push(Sequence { name: "demo: live part".into(), truth: Truth::Live, frames: frames[0..35].to_vec() });
+            out.push(Sequence { name: "demo: phone replay".into(), truth: Truth::Screen, frames: frames[36..63].to_vec() });
+            out.push(Sequence { name: "demo: printed photo".into(), truth: Truth::Print, frames: frames[64..88].to_vec() });
+        } else {
+            out.push(Sequence { name: name.into(), truth: Truth::Live, frames });
+        }
+    }
+    Ok(out)
+}
+
+/// A deterministic noise source (xorshift), roughly Gaussian by summing uniforms.
+struct Noise(u64);
+
+impl Noise {
+    fn next(&mut self) -> f32 {
+        let mut sum = 0.0;
+        for _ in 0..4 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            sum += (self.0 >> 40) as f32 / (1u64 << 24) as f32;
+        }
+        (sum - 2.0) * 1.73 // unit variance
+    }
+}
+
+/// `photo` printed on a card 0.2 m high, 0.5 m in front of a 640x480 pinhole camera
+/// (focal 600 px), turned by `yaw` and `pitch` degrees about its centre and shifted by
+/// `shift` metres; a grey wall behind; sensor noise of 2 levels.
+fn render(photo: &Rgb, yaw: f32, pitch: f32, shift: [f32; 2], noise: &mut Noise) -> Rgb {
+    let (w, h, f, z) = (640u32, 480u32, 600.0f32, 0.5f32);
+    let card_h = 0.2f32;
+    let metres_per_px = card_h / photo.height as f32;
+    let (sy, cy) = yaw.to_radians().sin_cos();
+    let (sp, cp) = pitch.to_radians().sin_cos();
+    // R = Ry(yaw) * Rx(pitch): columns are the card's u, v axes and normal.
+    let u = [cy, 0.0, -sy];
+    let v = [sy * sp, cp, cy * sp];
+    let n = [sy * cp, -sp, cy * cp];
+    let centre = [shift[0], shift[1], z];
+    let dot = |a: [f32; 3], b: [f32; 3]| a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
+    let mut pixels = Vec::with_capacity((w * h * 3) as usize);
+    for y in 0..h {
+        for x in 0..w {
+            let ray = [(x as f32 - w as f32 / 2.0) / f, (y as f32 - h as f32 / 2.0) / f, 1.0];
+            let t = dot(n, centre) / dot(n, ray);
+            let hit = [t * ray[0] - centre[0], t * ray[1] - centre[1], t * ray[2] - centre[2]];
+            let (pu, pv) = (dot(hit, u) / metres_per_px + photo.width as f32 / 2.0, dot(hit, v) / metres_per_px + photo.height as f32 / 2.0);
+            let wall = 90.0 + 40.0 * (y as f32 / h as f32);
+            let p = photo.at(pu, pv).unwrap_or([wall, wall, wall + 10.0]);
+            pixels.extend(p.map(|c| (c + 2.0 * noise.next()).round().clamp(0.0, 255.0) as u8));
+        }
+    }
+    Rgb { width: w, height: h, pixels }
+}
+
+fn rendered_attacks(shared: &Path) -> liveshade::Result<Vec<Sequence>> {
+    let photo = Rgb::of(&DecodedImage::open(&shared.join("faces/silent-face-anti-spoofing/live_T1.jpg"))?);
+    let mut noise = Noise(0x9e37_79b9_7f4a_7c15);
+    let frames = 75; // 3 s at 25 frames a second
+    let mut out = Vec::new();
+    let mut make = |name: &str, pose: &dyn Fn(f32) -> (f32, f32, [f32; 2])| {
+        let frames = (0..frames)
+            .map(|i| {
+                let (yaw, pitch, shift) = pose(i as f32 / (frames - 1) as f32);
+                render(&photo, yaw, pitch, shift, &mut noise)
+            })
+            .collect();
+        out.push(Sequence { name: name.into(), truth: Truth::Print, frames });
+    };
+    make("rendered print: held still (hand tremor)", &|s| (0.5 * (s * 40.0).sin(), 0.4 * (s * 31.0).cos(), [0.001 * (s * 23.0).sin(), 0.0]));
+    make("rendered print: tilted back and forth (pitch +-20)", &|s| (0.0, 20.0 * (s * 2.0 * std::f32::consts::PI).sin(), [0.0, 0.0]));
+    make("rendered print: waved (yaw +-30, moving)", &|s| {
+        (30.0 * (s * 2.0 * std::f32::consts::PI).sin(), 5.0 * (s * 9.0).sin(), [0.03 * (s * 6.0).sin(), 0.01 * s])
+    });
+    Ok(out)
+}
+
+fn sessions(engine: &Engine, shared: &Path) -> liveshade::Result<()> {
+    let mut all = shared_sequences(shared)?;
+    all.extend(rendered_attacks(shared)?);
+    let sessions = Sessions::with_limit(engine, liveshade::FailureLimit { max_failures: 1_000_000, ..Default::default() });
+    println!("\n### Passive sessions\n");
+    println!("| sequence | truth | frames | reference rule (MiniFASNet fused alone) | liveshade | liveshade's first reason |");
+    println!("|---|---|---|---|---|---|");
+    let mut errors: BTreeMap<&str, [usize; 2]> = BTreeMap::new();
+    for sequence in &all {
+        let mut results = Vec::new();
+        for confirm in [false, true] {
+            let mut session = sessions.start(SessionOptions { confirm_live: confirm, ..SessionOptions::passive() })?;
+            let mut verdict = None;
+            for (i, frame) in sequence.frames.iter().enumerate() {
+                verdict = session.push_at(&liveshade::Frame::rgb8(frame.width, frame.height, &frame.pixels)?, i as f64 / 25.0)?;
+                if verdict.is_some() {
+                    break;
+                }
+            }
+            results.push(verdict.unwrap_or_else(|| session.finish()));
+        }
+        let show = |v: &liveshade::Verdict| format!("{} ({:.3}, {} frames)", v.kind.as_str(), v.score, v.frames_accepted + v.frames_rejected);
+        println!(
+            "| {} | {:?} | {} | {} | {} | {} |",
+            sequence.name,
+            sequence.truth,
+            sequence.frames.len(),
+            show(&results[0]),
+            show(&results[1]),
+            results[1].reasons.first().map(String::as_str).unwrap_or("")
+        );
+        for (mode, v) in ["reference", "liveshade"].iter().zip(&results) {
+            let wrong = match sequence.truth {
+                Truth::Live => v.kind == VerdictKind::Spoof,
+                _ => v.kind == VerdictKind::Live,
+            };
+            errors.entry(mode).or_default()[wrong as usize] += 1;
+        }
+    }
+    for (mode, [right, wrong]) in errors {
+        println!("\n{mode}: {wrong} wrong verdicts (an attack called live or a live face called spoof) of {}", right + wrong);
+    }
+    Ok(())
+}
+
+fn main() -> liveshade::Result<()> {
+    let shared = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "../shared".into()));
+    let engine = Engine::new(EngineOptions::default())?;
+    println!("adapter: {} ({})", engine.adapter().name, engine.adapter().backend);
+    stills(&engine, &shared)?;
+    sessions(&engine, &shared)?;
+    Ok(())
+}
