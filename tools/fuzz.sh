@@ -5,12 +5,13 @@
 # fuzz/artifacts/TARGET: add it to fuzz/regressions/TARGET (tests/fuzz_regressions.rs runs
 # every file there) and fix the code.
 #
-#   bash tools/fuzz.sh            # a minute each (tools/test.sh, CI)
+#   bash tools/fuzz.sh            # a minute each (CI runs 20 s: tools/test.sh)
 #   bash tools/fuzz.sh 3600       # an hour each
 #   bash tools/fuzz.sh 600 verify # one target
 #
 # The targets are built here with plain cargo and the coverage instrumentation cargo-fuzz
-# passes (rustc's sanitizer-coverage pass: stable flags, no nightly compiler), without
+# passes (rustc's sanitizer-coverage pass: stable flags, no nightly compiler) on the crates
+# that parse input (tools/fuzz_rustc.sh), without
 # AddressSanitizer (which needs a nightly compiler's -Zsanitizer): the code under test is
 # safe Rust, and a panic, an overflow (overflow checks are on) or an out-of-bounds index is
 # what a crash is. With cargo-fuzz installed, `cargo fuzz run --fuzz-dir fuzz TARGET` works
@@ -23,9 +24,10 @@ targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(decode_image frame_new weights verify)
 # A fresh clone builds the targets once: incremental state would only fill the disk.
 export CARGO_INCREMENTAL=0
-export RUSTFLAGS="-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
--Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table \
--Cllvm-args=-sanitizer-coverage-trace-compares --cfg fuzzing"
+# The coverage instrumentation goes only to the crates that parse the fuzzed bytes
+# (tools/fuzz_rustc.sh); `fuzzing` is the cfg cargo-fuzz sets.
+export RUSTC_WRAPPER="$PWD/tools/fuzz_rustc.sh"
+export RUSTFLAGS="--cfg fuzzing"
 # An explicit --target keeps the flags off the build scripts and procedural macros.
 host=$(rustc -vV | sed -n 's/^host: //p')
 cargo build --quiet --locked --release --manifest-path fuzz/Cargo.toml --bins --target "$host"

@@ -40,10 +40,11 @@ done
 cargo fmt --check
 cargo clippy --locked --workspace --all-targets -- -D warnings
 
-# One test build for the library and the C ABI: built together their dependencies'
-# features unify once, so nothing is compiled twice (the Python crate needs libpython to
-# link a test binary; its tests are pytest's, below).
-tests=(--locked --workspace --exclude liveshade-python)
+# One build for everything: the whole workspace is selected, so the dependencies' features
+# unify once (the Python crate has no Rust test binary: its tests are pytest's, below), and
+# the dev and test profiles are the same (Cargo.toml), so the CLI, the C library and the
+# Python extension built below reuse what the tests compiled.
+tests=(--locked --workspace)
 
 step "tests on Vulkan (the library, the CLI, the C ABI: misuse, threads, sessions, the header)"
 WGPU_BACKEND=vulkan cargo test "${tests[@]}"
@@ -55,12 +56,11 @@ step "the library without the camera and window features"
 cargo check --locked --lib --no-default-features
 
 step "the C example against the CLI"
-# One build for the C library and the Python extension, at the dev profile: the Python
-# crate's macros want more of syn's features than the test build has, and with them every
-# crate below syn rebuilds; unoptimised that takes 100 s, at the test profile 300. The two
-# crates' dependency features unify into the set maturin's build of the Python crate has,
-# so that reuses this one. PYO3_BUILD_EXTENSION_MODULE (which maturin sets too) leaves
-# libpython unlinked.
+# The C library and the Python extension, on the test build's dependencies: the features
+# the tests' dev-dependencies add are pinned for them (tools/feature-unify), so this
+# compiles the three workspace crates and nothing below them. The Python extension is built
+# here so that maturin's build below finds it; PYO3_BUILD_EXTENSION_MODULE (which maturin
+# sets too) leaves libpython unlinked.
 PYO3_BUILD_EXTENSION_MODULE=1 cargo build --locked -p liveshade-c -p liveshade-python
 cc -Wall -Wextra -Werror examples/c/check.c -Iinclude -Ltarget/debug -lliveshade_c -o target/debug/check_c
 want=$(WGPU_BACKEND=vulkan target/debug/liveshade check samples/*.jpg | sed 's/;.*/)/')
@@ -95,7 +95,7 @@ echo "${residue[0]}"
 
 step "the Python package: pip install ./bindings/python into a fresh venv, then pytest"
 # maturin (the build backend, from PyPI) builds the dev profile here so that it reuses the
-# build above; a plain `pip install ./bindings/python` builds --release.
+# builds above; a plain `pip install ./bindings/python` builds --release.
 venv=target/python-venv
 rm -rf "$venv"
 python3 -m venv "$venv"
@@ -119,8 +119,10 @@ RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps --quiet
 step "GPU tests on GL"
 WGPU_BACKEND=gl cargo test "${tests[@]}" --test kernels --test runtime --test networks --test engine --test session --test watch
 
-step "fuzzing: each target (fuzz/fuzz_targets) for a minute from its seeds"
-# Every seed and every crash once found also runs in the tests above (tests/fuzz_regressions.rs).
-bash tools/fuzz.sh "${LIVESHADE_FUZZ_SECONDS:-60}"
+step "fuzzing: each target (fuzz/fuzz_targets) for 20 s from its seeds"
+# A smoke run: that the targets build and run, and a little search on every change. Every
+# seed and every crash once found also runs in the tests above (tests/fuzz_regressions.rs);
+# the long runs are `bash tools/fuzz.sh 3600` (fuzz/README.md).
+bash tools/fuzz.sh "${LIVESHADE_FUZZ_SECONDS:-20}"
 
 step "done"
