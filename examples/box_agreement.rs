@@ -51,8 +51,8 @@ fn samples(shared: &Path) -> Vec<Sample> {
 fn main() -> liveshade::Result<()> {
     let shared = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "../shared".into()));
     let samples = samples(&shared);
-    let raw = Engine::new(EngineOptions { calibrate_box: false, ..Default::default() })?;
-    let mapped = Engine::new(EngineOptions { calibrate_box: true, ..Default::default() })?;
+    let raw = Engine::new(EngineOptions { calibrate_box: false, upright_crops: false, ..Default::default() })?;
+    let mapped = Engine::new(EngineOptions { calibrate_box: true, upright_crops: false, ..Default::default() })?;
     // group -> [frames, raw differs, mapped differs, raw vs golden-blazeface differs, no face]
     let mut groups: BTreeMap<String, [usize; 5]> = BTreeMap::new();
     for sample in &samples {

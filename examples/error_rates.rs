@@ -1,10 +1,11 @@
 //! Error rates over the labelled faces of `../shared/faces` and variants made of them: the
-//! published pipeline's rule (MiniFASNet's label, `Report::model_verdict`; sessions without
-//! the live confirmation) against liveshade's default (the quality gates, the confirmation),
-//! on the same checks. ACCURACY.md keeps its output.
+//! published pipeline's rule (Silent-Face's crops, MiniFASNet's label,
+//! `Report::model_verdict`; sessions without the live confirmation) against liveshade's
+//! default (upright crops, the quality gates, the confirmation), and for the stills each
+//! change alone, on the same frames. ACCURACY.md keeps its output.
 //!
 //! - Stills: every labelled still (SOURCES.md of each folder), as it is and rolled by
-//!   -25/-10/+10/+25 degrees, halved, blurred, darkened, brightened, gamma 0.5 and 2,
+//!   -30/-20/-10/+10/+20/+30 degrees, halved, blurred, darkened, brightened, gamma 0.5 and 2,
 //!   JPEG-compressed at quality 20, and cropped tight around the face. APCER per attack
 //!   type (print, screen) is the share of attacks called live; BPCER the share of live
 //!   faces called spoof; "not accepted" adds inconclusive and no_face.
@@ -154,7 +155,7 @@ fn gamma(v: u8, g: f32) -> u8 {
 /// The variants of a still: name and image. `face` is the best face's box in `image`.
 fn variants(image: &Rgb, face: Option<[f32; 4]>) -> Vec<(String, Rgb)> {
     let mut out = vec![("original".to_string(), image.clone())];
-    for degrees in [-25.0, -10.0, 10.0, 25.0] {
+    for degrees in [-30.0, -20.0, -10.0, 10.0, 20.0, 30.0] {
         out.push((format!("rolled {degrees:+}"), image.rolled(degrees)));
     }
     out.push(("halved".into(), image.scaled(0.5)));
@@ -202,31 +203,41 @@ fn check_verdict(v: CheckVerdict) -> &'static str {
     v.as_str()
 }
 
-fn stills(engine: &Engine, shared: &Path) -> liveshade::Result<()> {
+/// The rules the stills are judged by: the published pipeline, each of liveshade's two
+/// changes alone, and both (the default).
+const MODES: [&str; 4] = ["reference", "upright crops alone", "quality gates alone", "liveshade"];
+
+/// `reference` cuts Silent-Face's crops (parity), `upright` turns them upright.
+fn stills(reference: &Engine, upright: &Engine, shared: &Path) -> liveshade::Result<()> {
     // (mode, truth) -> counts; (mode, variant) -> counts over live faces.
     let mut by_truth: BTreeMap<(&str, Truth), Counts> = BTreeMap::new();
     let mut by_variant: BTreeMap<(String, &str), Counts> = BTreeMap::new();
+    let mut variant_count = 0;
     for (file, truth) in STILLS {
         let image = Rgb::of(&DecodedImage::open(&shared.join("faces").join(file))?);
-        let first = engine.check(&liveshade::Frame::rgb8(image.width, image.height, &image.pixels)?)?;
+        let first = reference.check(&liveshade::Frame::rgb8(image.width, image.height, &image.pixels)?)?;
         let face = first.faces.first().map(|f| [f.face_box.x0, f.face_box.y0, f.face_box.x1, f.face_box.y1]);
-        for (variant, v) in variants(&image, face) {
-            let report = engine.check(&liveshade::Frame::rgb8(v.width, v.height, &v.pixels)?)?;
-            for (mode, verdict) in [("reference", report.model_verdict()), ("liveshade", report.verdict())] {
+        let variants = variants(&image, face);
+        variant_count = variant_count.max(variants.len());
+        for (variant, v) in variants {
+            let frame = liveshade::Frame::rgb8(v.width, v.height, &v.pixels)?;
+            let (published, turned) = (reference.check(&frame)?, upright.check(&frame)?);
+            let verdicts = [published.model_verdict(), turned.model_verdict(), published.verdict(), turned.verdict()];
+            for (mode, verdict) in MODES.into_iter().zip(verdicts) {
                 by_truth.entry((mode, truth)).or_default().add(check_verdict(verdict));
                 if truth == Truth::Live {
                     by_variant.entry((variant.clone(), mode)).or_default().add(check_verdict(verdict));
                 }
             }
-            if truth != Truth::Live && report.verdict() == CheckVerdict::Live {
+            if truth != Truth::Live && turned.verdict() == CheckVerdict::Live {
                 println!("  attack called live by liveshade: {file}, {variant}");
             }
         }
     }
-    println!("\n### Single checks: {} stills x 12 variants\n", STILLS.len());
+    println!("\n### Single checks: {} stills x {variant_count} variants\n", STILLS.len());
     println!("| rule | attack | APCER (called live) | outcomes |");
     println!("|---|---|---|---|");
-    for mode in ["reference", "liveshade"] {
+    for mode in MODES {
         for truth in [Truth::Print, Truth::Screen] {
             let c = &by_truth[&(mode, truth)];
             println!("| {mode} | {truth:?} | {} | {} |", rate(c.get("live"), c.total()), c.summary());
@@ -234,13 +245,13 @@ fn stills(engine: &Engine, shared: &Path) -> liveshade::Result<()> {
     }
     println!("\n| rule | live faces | BPCER (called spoof) | not accepted (spoof, inconclusive, no face) | outcomes |");
     println!("|---|---|---|---|---|");
-    for mode in ["reference", "liveshade"] {
+    for mode in MODES {
         let c = &by_truth[&(mode, Truth::Live)];
         let not = c.total() - c.get("live");
         println!("| {mode} | {} | {} | {} | {} |", c.total(), rate(c.get("spoof"), c.total()), rate(not, c.total()), c.summary());
     }
-    println!("\n| live variant | reference: called spoof | liveshade: called spoof | liveshade: inconclusive |");
-    println!("|---|---|---|---|");
+    println!("\n| live variant | reference: called spoof | upright crops alone: called spoof | liveshade: called spoof | liveshade: inconclusive |");
+    println!("|---|---|---|---|---|");
     let names: Vec<String> = {
         let mut seen: Vec<String> = Vec::new();
         for (name, _) in by_variant.keys() {
@@ -251,8 +262,15 @@ fn stills(engine: &Engine, shared: &Path) -> liveshade::Result<()> {
         seen
     };
     for name in names {
-        let (r, l) = (&by_variant[&(name.clone(), "reference")], &by_variant[&(name.clone(), "liveshade")]);
-        println!("| {name} | {} | {} | {} |", rate(r.get("spoof"), r.total()), rate(l.get("spoof"), l.total()), rate(l.get("inconclusive"), l.total()));
+        let count = |mode: &'static str| &by_variant[&(name.clone(), mode)];
+        let (r, u, l) = (count("reference"), count("upright crops alone"), count("liveshade"));
+        println!(
+            "| {name} | {} | {} | {} | {} |",
+            rate(r.get("spoof"), r.total()),
+            rate(u.get("spoof"), u.total()),
+            rate(l.get("spoof"), l.total()),
+            rate(l.get("inconclusive"), l.total())
+        );
     }
     Ok(())
 }
@@ -356,17 +374,19 @@ fn rendered_attacks(shared: &Path) -> liveshade::Result<Vec<Sequence>> {
     Ok(out)
 }
 
-fn sessions(engine: &Engine, shared: &Path) -> liveshade::Result<()> {
+/// The reference rule on `reference`'s crops against liveshade's on `upright`'s.
+fn sessions(reference: &Engine, upright: &Engine, shared: &Path) -> liveshade::Result<()> {
     let mut all = shared_sequences(shared)?;
     all.extend(rendered_attacks(shared)?);
-    let sessions = Sessions::with_limit(engine, liveshade::FailureLimit { max_failures: 1_000_000, ..Default::default() });
+    let limit = liveshade::FailureLimit { max_failures: 1_000_000, ..Default::default() };
+    let (reference, upright) = (Sessions::with_limit(reference, limit), Sessions::with_limit(upright, limit));
     println!("\n### Passive sessions\n");
     println!("| sequence | truth | frames | reference rule (MiniFASNet fused alone) | liveshade | liveshade's first reason |");
     println!("|---|---|---|---|---|---|");
     let mut errors: BTreeMap<&str, [usize; 2]> = BTreeMap::new();
     for sequence in &all {
         let mut results = Vec::new();
-        for confirm in [false, true] {
+        for (sessions, confirm) in [(&reference, false), (&upright, true)] {
             let mut session = sessions.start(SessionOptions { confirm_live: confirm, ..SessionOptions::passive() })?;
             let mut verdict = None;
             for (i, frame) in sequence.frames.iter().enumerate() {
@@ -403,9 +423,13 @@ fn sessions(engine: &Engine, shared: &Path) -> liveshade::Result<()> {
 
 fn main() -> liveshade::Result<()> {
     let shared = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "../shared".into()));
-    let engine = Engine::new(EngineOptions::default())?;
-    println!("adapter: {} ({})", engine.adapter().name, engine.adapter().backend);
-    stills(&engine, &shared)?;
-    sessions(&engine, &shared)?;
+    let reference = Engine::new(EngineOptions { upright_crops: false, ..EngineOptions::default() })?;
+    let upright = Engine::new(EngineOptions::default())?;
+    println!("adapter: {} ({})", upright.adapter().name, upright.adapter().backend);
+    stills(&reference, &upright, &shared)?;
+    // `-- ../shared stills` stops after the stills.
+    if std::env::args().nth(2).as_deref() != Some("stills") {
+        sessions(&reference, &upright, &shared)?;
+    }
     Ok(())
 }

@@ -236,14 +236,17 @@ void liveshade_string_free(char *text);
 // Creates an engine: picks the adapter, compiles and warms up every kernel, loads the
 // networks. `options_json` is NULL for the defaults or a JSON object with any of
 // `"backend"` ("auto", "vulkan", "metal", "dx12", "gl"), `"adapter"` (a name fragment),
-// `"landmarks"` (report the 468 landmarks), `"calibrate_box"` (default true) and
-// `"max_failed_sessions"` (sessions refused for 5 minutes after this many failures in 5
+// `"landmarks"` (report the 468 landmarks), `"calibrate_box"` (default true),
+// `"upright_crops"` (default true; false cuts MiniFASNet's crops as the published pipeline
+// does), `"max_faces"` (faces a check judges, each with its own liveness in `faces`, 1 to 8,
+// default 2) and `"max_failed_sessions"` (sessions refused for 5 minutes after this many failures in 5
 // minutes; default 5). On success `*out` is the engine, to be freed with
 // `liveshade_engine_free`.
 //
 // # Safety
 // `options_json` is NULL or a NUL-terminated string; `out` points at writable storage.
-int liveshade_engine_new(const char *options_json, LiveshadeEngine **out);
+int liveshade_engine_new(const char *options_json,
+                         LiveshadeEngine **out);
 
 // Frees an engine (NULL and freed handles are ignored). Its GPU memory goes once the last
 // session made from it is freed too.

@@ -16,7 +16,9 @@ struct WarpParams {
     frame_w: u32, frame_h: u32, frame_stride: u32, frame_format: u32,
     out_w: u32, out_h: u32, replicate: u32, bgr: u32,
     transform: u32,      // index of the 8-float transform (warp) or 8-int crop (resize) record
-    _padding0: u32, _padding1: u32, _padding2: u32,
+    // A batch of `batch` outputs, one per face: output n reads record
+    // transform + n * record_stride (the other faces' crops; 1 and 0 for one output).
+    batch: u32, record_stride: u32, _padding: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: WarpParams;
@@ -37,14 +39,16 @@ fn store(index: u32, rgb: vec3<i32>) {
 fn warp_affine_u8(@builtin(global_invocation_id) id: vec3<u32>,
                   @builtin(num_workgroups) workgroups: vec3<u32>) {
     let index = linear_index(id, workgroups);
-    if (index >= params.out_w * params.out_h) { return; }
-    let t = params.transform * 8u;
+    let per_output = params.out_w * params.out_h;
+    if (index >= per_output * params.batch) { return; }
+    let t = (params.transform + (index / per_output) * params.record_stride) * 8u;
     if (transforms[t + 6u] == 0.0) {            // no face: the network sees zeros
         output[index] = vec4<f32>(0.0);
         return;
     }
-    let x = f32(index % params.out_w);
-    let y = f32(index / params.out_w);
+    let pixel = index % per_output;
+    let x = f32(pixel % params.out_w);
+    let y = f32(pixel / params.out_w);
     // cv::warpPerspective: X0 = M01*y + M02, then (X0 + M00*x) * 32, rounded.
     let fx = (transforms[t + 1u] * y + transforms[t + 2u] + transforms[t] * x) * 32.0;
     let fy = (transforms[t + 4u] * y + transforms[t + 5u] + transforms[t + 3u] * x) * 32.0;
@@ -94,8 +98,9 @@ fn resize_axis(d: u32, src: u32, dst: u32) -> vec3<i32> {
 fn resize_linear_u8(@builtin(global_invocation_id) id: vec3<u32>,
                     @builtin(num_workgroups) workgroups: vec3<u32>) {
     let index = linear_index(id, workgroups);
-    if (index >= params.out_w * params.out_h) { return; }
-    let c = params.transform * 8u;
+    let per_output = params.out_w * params.out_h;
+    if (index >= per_output * params.batch) { return; }
+    let c = (params.transform + (index / per_output) * params.record_stride) * 8u;
     if (crops[c + 4u] == 0) {
         output[index] = vec4<f32>(0.0);
         return;
@@ -104,8 +109,9 @@ fn resize_linear_u8(@builtin(global_invocation_id) id: vec3<u32>,
     let top = u32(crops[c + 1u]);
     let src_w = u32(crops[c + 2u]) - left + 1u;
     let src_h = u32(crops[c + 3u]) - top + 1u;
-    let xs = resize_axis(index % params.out_w, src_w, params.out_w);
-    let ys = resize_axis(index / params.out_w, src_h, params.out_h);
+    let pixel = index % per_output;
+    let xs = resize_axis(pixel % params.out_w, src_w, params.out_w);
+    let ys = resize_axis(pixel / params.out_w, src_h, params.out_h);
     let x0 = left + u32(xs.x);
     let x1 = left + min(u32(xs.x) + 1u, src_w - 1u);
     let y0 = top + u32(ys.x);

@@ -94,6 +94,13 @@ pub enum Error {
         reason: String,
     },
 
+    /// An engine option out of its range.
+    #[error("bad engine options: {reason}")]
+    Options {
+        /// Which option, what it was and what it may be.
+        reason: String,
+    },
+
     /// A frame's size, stride or byte count is unusable.
     #[error("bad frame: {reason}")]
     Frame {

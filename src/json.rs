@@ -47,10 +47,11 @@ fn report_value(report: &Report, landmarks: bool) -> Value {
                 value["landmarks"] = json!(points);
             }
             if let Some(p) = face.pose {
+                // The best face's (Face Mesh runs on it alone).
                 value["pose"] = json!({"yaw": p.yaw, "pitch": p.pitch, "roll": p.roll});
+                value["presence"] = json!(face.presence);
             }
             if let Some(l) = &face.liveness {
-                value["presence"] = json!(face.presence);
                 value["liveness"] = json!({
                     "live": l.live,
                     "label": l.label.as_str(),

@@ -125,7 +125,7 @@ pub use watch::{Status, Step, StepError, WatchEvent, Watcher, watch};
 pub mod internals {
     pub use crate::engine::kernels::{KERNELS as ENGINE_KERNELS, SHADERS as ENGINE_SHADERS};
     pub use crate::engine::landmarks;
-    pub use crate::engine::{Resampling, resample};
+    pub use crate::engine::{Resampling, resample, upright_crop_transform};
     pub use crate::frame::yuv_to_rgb;
     pub use crate::liveness::{challenge, cues, fusion, geometry, quality, repeats};
 }

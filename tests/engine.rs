@@ -20,7 +20,9 @@ fn engine(calibrate_box: bool) -> &'static Engine {
     let cell = if calibrate_box { &CALIBRATED } else { &RAW };
     cell.get_or_init(|| {
         let backend = liveshade::Backend::from_env().unwrap();
-        let options = EngineOptions { gpu: liveshade::GpuOptions { backend, ..Default::default() }, calibrate_box, landmarks: true, ..Default::default() };
+        // The published pipeline's crops: these engines are checked against its goldens.
+        let gpu = liveshade::GpuOptions { backend, ..Default::default() };
+        let options = EngineOptions { gpu, calibrate_box, upright_crops: false, landmarks: true, ..Default::default() };
         Engine::new(options).unwrap_or_else(|e| panic!("the engine tests need a GPU adapter (CI={:?}): {e}", std::env::var("CI").ok()))
     })
 }
@@ -259,16 +261,17 @@ fn pipelined_checks_give_the_sequential_reports_and_leave_nothing() {
 #[test]
 fn the_gpu_configuration_gives_the_same_reports() {
     // The whole GPU tuning policy (fused blocks, the tiled pointwise GEMM, narrow dense
-    // convolutions, generic stems), checked here on lavapipe against the CPU policy: the
-    // same faces, boxes, landmarks and verdicts up to float summation order.
+    // convolutions, generic stems, the other faces' batch run directly rather than gated by
+    // indirect dispatch), checked here on lavapipe against the CPU policy: the same faces,
+    // boxes, landmarks and verdicts up to float summation order, for one face and for two.
     let backend = liveshade::Backend::from_env().unwrap();
     let gpu_options = liveshade::GpuOptions { backend, ..Default::default() };
     let options = EngineOptions { gpu: gpu_options, tuning: Some(Tuning::GPU), landmarks: true, ..Default::default() };
     let gpu_like = Engine::new(options.clone()).unwrap_or_else(|e| panic!("the engine tests need a GPU adapter (CI={:?}): {e}", std::env::var("CI").ok()));
     let cpu_like = Engine::new(EngineOptions { tuning: Some(Tuning::CPU), ..options.clone() }).unwrap();
     assert!(gpu_like.dispatches_per_check().unwrap() < cpu_like.dispatches_per_check().unwrap() - 50, "fused blocks cut dispatches");
-    for file in ["live_T1.jpg", "spoof_print_F1.jpg", "spoof_replay_tablet_F2.jpg"] {
-        let frame_image = sample(file);
+    let images = ["live_T1.jpg", "spoof_print_F1.jpg", "spoof_replay_tablet_F2.jpg"].map(|file| (file, sample(file)));
+    for (file, frame_image) in images.into_iter().chain([("live_T1 beside F2", live_beside_replay())]) {
         let frame = frame_image.frame().unwrap();
         let (want, got) = (cpu_like.check(&frame).unwrap(), gpu_like.check(&frame).unwrap());
         assert_eq!(got.faces.len(), want.faces.len(), "{file}");
@@ -278,7 +281,8 @@ fn the_gpu_configuration_gives_the_same_reports() {
             assert!((g.score - w.score).abs() < 1e-4, "{file}: score");
             let flat = |l: &Option<Vec<[f32; 3]>>| l.iter().flatten().flatten().copied().collect::<Vec<f32>>();
             common::assert_within(&format!("{file}: landmarks"), &flat(&g.landmarks), &flat(&w.landmarks), 0.01);
-            let (gl, wl) = (g.liveness.as_ref().unwrap(), w.liveness.as_ref().unwrap());
+            assert_eq!(g.liveness.is_some(), w.liveness.is_some(), "{file}");
+            let (Some(gl), Some(wl)) = (g.liveness.as_ref(), w.liveness.as_ref()) else { continue };
             assert_eq!(gl.label, wl.label, "{file}");
             assert_eq!((gl.face_box, gl.crops), (wl.face_box, wl.crops), "{file}: MiniFASNet box and crops");
             assert!((gl.live - wl.live).abs() < 1e-4, "{file}: live {} vs {}", gl.live, wl.live);
@@ -393,4 +397,210 @@ fn a_single_check_that_cannot_be_judged_is_inconclusive_with_its_reasons() {
     let black = vec![0u8; 64 * 64 * 3];
     let none = engine.check(&liveshade::Frame::rgb8(64, 64, &black).unwrap()).unwrap();
     assert_eq!((none.verdict(), none.reasons()), (CheckVerdict::NoFace, vec![]));
+}
+
+/// The default engine: MiniFASNet's crops turned upright.
+fn upright_engine() -> &'static Engine {
+    static UPRIGHT: OnceLock<Engine> = OnceLock::new();
+    UPRIGHT.get_or_init(|| {
+        let backend = liveshade::Backend::from_env().unwrap();
+        let options = EngineOptions { gpu: liveshade::GpuOptions { backend, ..Default::default() }, landmarks: true, ..Default::default() };
+        assert!(options.upright_crops, "upright crops are the default");
+        Engine::new(options).unwrap_or_else(|e| panic!("the engine tests need a GPU adapter (CI={:?}): {e}", std::env::var("CI").ok()))
+    })
+}
+
+/// cv2.warpAffine INTER_LINEAR with a replicated border, in OpenCV's fixed point (as
+/// shaders/warp.wgsl states it): source positions rounded to 1/32 px, weights
+/// (32-ty|ty)*(32-tx|tx)*32, (sum + 2^14) >> 15. Output NHWC, BGR.
+fn warp_affine_bgr(image: &DecodedImage, m: [f32; 6], size: u32) -> Vec<f32> {
+    let (w, h) = (image.width() as i64, image.height() as i64);
+    let rgb = image.rgb();
+    let mut out = Vec::with_capacity((size * size * 3) as usize);
+    for v in 0..size {
+        for u in 0..size {
+            let (x, y) = (u as f32, v as f32);
+            let fx = ((m[1] * y + m[2] + m[0] * x) * 32.0).round_ties_even() as i64;
+            let fy = ((m[4] * y + m[5] + m[3] * x) * 32.0).round_ties_even() as i64;
+            let (sx, sy, tx, ty) = (fx >> 5, fy >> 5, fx & 31, fy & 31);
+            let mut sum = [0i64; 3];
+            for (dy, wy) in [(0, 32 - ty), (1, ty)] {
+                for (dx, wx) in [(0, 32 - tx), (1, tx)] {
+                    let (xx, yy) = ((sx + dx).clamp(0, w - 1), (sy + dy).clamp(0, h - 1));
+                    let i = ((yy * w + xx) * 3) as usize;
+                    for (c, s) in sum.iter_mut().enumerate() {
+                        *s += rgb[i + c] as i64 * wy * wx * 32;
+                    }
+                }
+            }
+            let [r, g, b] = sum.map(|s| ((s + (1 << 14)) >> 15).clamp(0, 255) as f32);
+            out.extend([b, g, r]);
+        }
+    }
+    out
+}
+
+/// (values that differ, largest difference in levels) of two crops.
+fn crop_difference(got: &[f32], want: &[f32]) -> (usize, f32) {
+    assert_eq!(got.len(), want.len());
+    got.iter().zip(want).fold((0, 0.0f32), |(n, largest), (a, b)| (n + (a != b) as usize, largest.max((a - b).abs())))
+}
+
+#[test]
+fn upright_crops_sample_the_turned_rectangle_as_the_cpu_reference() {
+    use liveshade::internals::upright_crop_transform;
+    let gpu = gpu();
+    let (mut differing, mut values, mut largest) = (0, 0, 0.0f32);
+    for case in CASES {
+        let golden = Golden::load(case);
+        let image = image(&golden);
+        let frame = image.frame().unwrap();
+        let (w, h) = (image.width() as i32, image.height() as i32);
+        let v2 = golden.ints("minifas.blazeface.v2.crop_box_ltrb");
+        // The V2 crop, one touching the top-left corner, a thin one at the bottom-right, an
+        // odd-sized one: each turned so that some of it leaves the frame (replicated border).
+        let rects = [[v2[0], v2[1], v2[2], v2[3]], [0, 0, w / 2, h / 3], [w - 17, h / 2, w - 1, h - 1], [w / 7, h / 5, w / 7 + 40, h / 5 + 61]];
+        for rect in rects {
+            for rotation in [0.0f32, 0.43, -1.1, 3.0] {
+                let got = resample(gpu, &frame, Resampling::UprightCrop { rect, rotation }).unwrap();
+                let want = warp_affine_bgr(&image, upright_crop_transform(rect, rotation, 80.0), 80);
+                let (n, levels) = crop_difference(&got.data, &want);
+                (differing, values, largest) = (differing + n, values + want.len(), largest.max(levels));
+            }
+            // Not turned, the upright crop samples where cv2.resize does (Silent-Face's crop);
+            // only the interpolation's fixed point differs (1/32 px against 11-bit weights).
+            // Where the crop is enlarged (a rectangle under 80 px a side) its outermost
+            // samples fall outside the rectangle: cv2.resize repeats the rectangle's edge
+            // there, the warp reads the frame's next pixel, and they may differ much.
+            let enlarged = rect[2] - rect[0] + 1 < 80 || rect[3] - rect[1] + 1 < 80;
+            let published = resample(gpu, &frame, Resampling::Crop { rect }).unwrap();
+            let upright = resample(gpu, &frame, Resampling::UprightCrop { rect, rotation: 0.0 }).unwrap();
+            let (n, levels) = crop_difference(&upright.data, &published.data);
+            let mean = upright.data.iter().zip(&published.data).map(|(a, b)| (a - b).abs()).sum::<f32>() / published.data.len() as f32;
+            eprintln!("{case} {rect:?}: upright at 0 against cv2.resize: {n} values differ, by up to {levels} levels, {mean:.3} on average");
+            assert!(enlarged || (levels <= 4.0 && mean < 0.5), "{case} {rect:?}: {levels} levels, mean {mean}");
+        }
+    }
+    eprintln!("upright crops against the CPU warp: {differing} of {values} values differ, by up to {largest} levels");
+    // The GPU may contract the position's multiply-adds (FMA), moving a position that falls
+    // on a rounding boundary by 1/32 px: rare, and a few levels at most.
+    assert!(differing * 2000 < values, "{differing} of {values} values differ");
+    assert!(largest <= 8.0, "{largest} levels off");
+}
+
+/// `image` turned by `degrees` about its centre (positive: counter-clockwise on screen),
+/// grey outside.
+fn rolled(image: &DecodedImage, degrees: f32) -> DecodedImage {
+    let (w, h) = (image.width(), image.height());
+    let (s, c) = degrees.to_radians().sin_cos();
+    let (cx, cy) = (w as f32 / 2.0, h as f32 / 2.0);
+    let rgb = image.rgb();
+    altered(image, |x, y, _| {
+        let (dx, dy) = (x as f32 - cx, y as f32 - cy);
+        let (sx, sy) = ((cx + c * dx - s * dy).round() as i64, (cy + s * dx + c * dy).round() as i64);
+        if sx < 0 || sy < 0 || sx >= w as i64 || sy >= h as i64 {
+            return [128; 3];
+        }
+        let i = ((sy * w as i64 + sx) * 3) as usize;
+        [rgb[i], rgb[i + 1], rgb[i + 2]]
+    })
+}
+
+#[test]
+fn the_engine_turns_the_crops_upright_by_the_eyes_roll() {
+    use liveshade::models::{MiniFasNet, Network, Variant, Weights};
+    let gpu = gpu();
+    let mut arena = liveshade::gpu::BufferArena::new();
+    let v2 = MiniFasNet::new(gpu, Variant::V2, &Weights::bundled(Network::MiniFasNetV2).unwrap(), &mut arena).unwrap();
+    let image = sample("live_T1.jpg");
+    let upright = upright_engine().check(&image.frame().unwrap()).unwrap();
+    let straight = upright.faces[0].liveness.clone().unwrap();
+    for degrees in [-25.0f32, -10.0, 10.0, 25.0] {
+        let turned = rolled(&image, degrees);
+        let frame = turned.frame().unwrap();
+        let report = upright_engine().check(&frame).unwrap();
+        let liveness = report.faces[0].liveness.clone().unwrap();
+        let published = engine(true).check(&frame).unwrap().faces[0].liveness.clone().unwrap();
+        let measured = liveness.crop_rotation.to_degrees();
+        eprintln!(
+            "live_T1 rolled {degrees:+}°: crops turned {measured:+.1}°, upright live {:.4} ({:?}), published crops live {:.4} ({:?}); upright {:.4}",
+            liveness.live, liveness.label, published.live, published.label, straight.live
+        );
+        // The image turned counter-clockwise by d puts the eyes at -d in image coordinates
+        // (y down); the crop turns with them. BlazeFace's eye keypoints are a few degrees off.
+        assert!((measured + degrees - straight.crop_rotation.to_degrees()).abs() < 4.0, "{degrees}°: crops turned {measured}°");
+        assert_eq!(liveness.label, Label::Live, "{degrees}°: the rolled live face stays live with upright crops");
+        // The engine's own crop is the resampler's turned rectangle: MiniFASNetV2 on it gives
+        // the engine's softmax.
+        let crop = resample(gpu, &frame, Resampling::UprightCrop { rect: liveness.crops[0], rotation: liveness.crop_rotation }).unwrap();
+        gpu.write_tensor(v2.input(), &crop).unwrap();
+        let softmax = common::run(&v2.graph().dispatches_iter().collect::<Vec<_>>(), v2.softmax());
+        common::assert_within(&format!("{degrees}°: V2 on the resampled crop"), &softmax.data, &liveness.minifasnet_v2, 1e-4);
+    }
+}
+
+/// live_T1 and the tablet replay F2 side by side: a live face beside a screen.
+fn live_beside_replay() -> DecodedImage {
+    let (live, replay) = (sample("live_T1.jpg"), sample("spoof_replay_tablet_F2.jpg"));
+    assert_eq!((live.width(), live.height()), (replay.width(), replay.height()));
+    let (w, h) = (live.width(), live.height());
+    let mut rgb = Vec::with_capacity((2 * w * h * 3) as usize);
+    for y in 0..h as usize {
+        let row = |image: &DecodedImage| image.rgb()[y * w as usize * 3..(y + 1) * w as usize * 3].to_vec();
+        rgb.extend(row(&live));
+        rgb.extend(row(&replay));
+    }
+    DecodedImage::from_rgb8(2 * w, h, &rgb).unwrap()
+}
+
+#[test]
+fn every_face_gets_its_own_liveness_in_the_same_check() {
+    use liveshade::models::{MiniFasNet, Network, Variant, Weights};
+    use liveshade::{CheckVerdict, Rejection};
+    let image = live_beside_replay();
+    let frame = image.frame().unwrap();
+    let report = upright_engine().check(&frame).unwrap();
+    assert!(report.faces.len() >= 2, "two faces: {:?}", report.faces.iter().map(|f| f.face_box).collect::<Vec<_>>());
+    let half = image.width() as f32 / 2.0;
+    let side = |f: &liveshade::Face| if (f.face_box.x0 + f.face_box.x1) / 2.0 < half { "live_T1" } else { "F2" };
+    let gpu = gpu();
+    let mut arena = liveshade::gpu::BufferArena::new();
+    let v2 = MiniFasNet::new(gpu, Variant::V2, &Weights::bundled(Network::MiniFasNetV2).unwrap(), &mut arena).unwrap();
+    let v1se = MiniFasNet::new(gpu, Variant::V1Se, &Weights::bundled(Network::MiniFasNetV1Se).unwrap(), &mut arena).unwrap();
+    for (i, face) in report.faces.iter().take(2).enumerate() {
+        let liveness = face.liveness.as_ref().unwrap_or_else(|| panic!("face {i} has its own liveness"));
+        eprintln!("face {i} ({}): {:?} live {:.4}, crops turned {:+.1}°", side(face), liveness.label, liveness.live, liveness.crop_rotation.to_degrees());
+        let want = if side(face) == "live_T1" { Label::Live } else { Label::Spoof };
+        assert_eq!(liveness.label, want, "face {i} ({})", side(face));
+        // Its batch item is what each network gives that face's crop alone.
+        for (net, crop, softmax) in [(&v2, liveness.crops[0], liveness.minifasnet_v2), (&v1se, liveness.crops[1], liveness.minifasnet_v1se)] {
+            let input = resample(gpu, &frame, Resampling::UprightCrop { rect: crop, rotation: liveness.crop_rotation }).unwrap();
+            gpu.write_tensor(net.input(), &input).unwrap();
+            let alone = common::run(&net.graph().dispatches_iter().collect::<Vec<_>>(), net.softmax());
+            common::assert_within(&format!("face {i}: its batch item against its crop alone"), &softmax, &alone.data, 1e-4);
+        }
+    }
+    assert_ne!(side(&report.faces[0]), side(&report.faces[1]), "one face each side");
+    // The check says there are two: inconclusive, several_faces (one person at a terminal).
+    assert_eq!(report.verdict(), CheckVerdict::Inconclusive);
+    assert!(report.reasons().contains(&Rejection::SeveralFaces), "{:?}", report.reasons());
+    let json: serde_json::Value = serde_json::from_str(&report.to_json(false)).unwrap();
+    assert!(json["faces"][1]["liveness"]["live"].is_number(), "the second face's liveness in the JSON");
+    // A session's frame judges the best face only; max_faces 1 does the same for checks.
+    let session_frame = upright_engine().check_with_landmarks(&frame).unwrap();
+    assert!(session_frame.faces[0].liveness.is_some() && session_frame.faces[1].liveness.is_none());
+    assert_eq!(session_frame.faces[0].liveness, report.faces[0].liveness, "the best face's result is the same either way");
+    assert_eq!(upright_engine().audit().unwrap(), Vec::<String>::new(), "nothing of the frame remains");
+}
+
+#[test]
+fn max_faces_out_of_range_is_a_clear_error() {
+    for max_faces in [0, 9] {
+        let options = EngineOptions { max_faces, ..Default::default() };
+        match Engine::new(options) {
+            Err(Error::Options { reason }) => assert!(reason.contains("max_faces") && reason.contains("1 to 8"), "{reason}"),
+            Err(other) => panic!("max_faces {max_faces}: {other}"),
+            Ok(_) => panic!("max_faces {max_faces} accepted"),
+        }
+    }
 }

@@ -110,6 +110,40 @@ fn facemesh_matches_tflite(options: BuildOptions) {
     );
 }
 
+/// Both MiniFASNets over a batch of 7 crops (every golden case's two crops, less one: an odd
+/// batch), fused and unfused: each crop's logits and softmax are its golden ones, as a batch
+/// of 1 gives them (the engine judges every face in one batch).
+#[test]
+fn minifasnet_batched_gives_each_crop_its_golden_result() {
+    let gpu = gpu();
+    for (variant, network, key) in [(Variant::V2, Network::MiniFasNetV2, "v2"), (Variant::V1Se, Network::MiniFasNetV1Se, "v1se")] {
+        let weights = Weights::bundled(network).unwrap();
+        let prefixes: Vec<(String, String)> =
+            CASES.iter().flat_map(|case| ["retinaface", "blazeface"].map(|source| (case.to_string(), format!("minifas.{source}.{key}")))).take(7).collect();
+        for fuse_blocks in [false, true] {
+            let mut arena = BufferArena::new();
+            let options = BuildOptions { tuning: tuning().with_fused_blocks(fuse_blocks), keep_taps: false };
+            let net = MiniFasNet::batched(gpu, variant, &weights, &mut arena, options, prefixes.len() as u32).unwrap();
+            let mut input = Vec::new();
+            for (case, prefix) in &prefixes {
+                input.extend(Golden::load(case).nchw(&format!("{prefix}.input.nchw")).data);
+            }
+            gpu.write_tensor(net.input(), &HostTensor::new(net.input().shape(), input).unwrap()).unwrap();
+            submit(net.graph());
+            let (logits, softmax) = (read(net.logits()), read(net.softmax()));
+            let (mut logits_max, mut softmax_max) = (0.0f32, 0.0f32);
+            for (i, (case, prefix)) in prefixes.iter().enumerate() {
+                let golden = Golden::load(case);
+                let what = format!("batch item {i} ({case} {prefix}), fused {fuse_blocks}");
+                logits_max = logits_max.max(check(&format!("{what} logits"), &logits.data[i * 3..i * 3 + 3], &golden.get(&format!("{prefix}.logits")).1, 5e-5));
+                softmax_max =
+                    softmax_max.max(check(&format!("{what} softmax"), &softmax.data[i * 3..i * 3 + 3], &golden.get(&format!("{prefix}.softmax")).1, 1e-5));
+            }
+            eprintln!("minifasnet {key} batch {}, fused {fuse_blocks}: logits max |diff| {logits_max:.3e}, softmax {softmax_max:.3e}", prefixes.len());
+        }
+    }
+}
+
 fn minifasnet_matches_pytorch(variant: Variant, network: Network, key: &str) {
     // Unfused with taps; unfused and fused (separable.wgsl) without (pooled buffers, as the
     // engine builds it).

@@ -29,7 +29,8 @@ pub enum Stage {
     Detection,
     /// The Face Mesh warp, Face Mesh, the landmark projection.
     Landmarks,
-    /// The two crops, MiniFASNetV2 and V1SE.
+    /// The two crops, MiniFASNetV2 and V1SE, of the best face, then of the other faces
+    /// judged (one batch for each network).
     Liveness,
 }
 
@@ -65,23 +66,61 @@ pub(super) struct Check {
     facemesh: FaceMesh,
     v2: MiniFasNet,
     v1se: MiniFasNet,
+    /// MiniFASNet over the faces after the best, when more than one face is judged.
+    others: Option<OtherFaces>,
+    /// Whether the check being recorded judges the other faces too ([`Engine::check`]
+    /// does; a session's frames, which judge one face, do not).
+    pub all_faces: bool,
     /// Two readback buffers, so that a pipelined check can copy its results while the one
     /// before it is still mapped; a plain check uses the first.
     pub readbacks: [wgpu::Buffer; 2],
 }
 
-/// The dispatches bound to the frame buffer: the four resamplers (in `Resample` order) and
-/// face_quality.
+/// Both MiniFASNets over a batch of the faces after the best, and their crops.
+struct OtherFaces {
+    v2: MiniFasNet,
+    v1se: MiniFasNet,
+    /// V2's and V1SE's crops of every one of those faces.
+    crops: [Resample; 2],
+    /// Their workgroup counts as the frame needs them; None where the adapter cannot
+    /// dispatch indirectly (they then always run).
+    gate: Option<Gate>,
+}
+
+/// One indirect dispatch's arguments: x, y, z workgroups.
+const INDIRECT_ARGS_BYTES: u64 = 12;
+
+/// roi.wgsl `gate_other_faces` and the counts it writes.
+struct Gate {
+    dispatch: Dispatch,
+    /// [x, y, z] per other-face dispatch, or zeros (no second face): frame-derived, in the arena.
+    workgroups: wgpu::Buffer,
+}
+
+impl OtherFaces {
+    fn new(gpu: &Gpu, arena: &mut BufferArena, build: BuildOptions, faces: u32, upright: bool) -> Result<OtherFaces> {
+        let v2 = MiniFasNet::batched(gpu, Variant::V2, &Weights::bundled(Network::MiniFasNetV2)?, arena, build, faces)?;
+        let v1se = MiniFasNet::batched(gpu, Variant::V1Se, &Weights::bundled(Network::MiniFasNetV1Se)?, arena, build, faces)?;
+        let crops = [Resample::other_faces_crop(gpu, arena, v2.input(), 0, upright)?, Resample::other_faces_crop(gpu, arena, v1se.input(), 1, upright)?];
+        Ok(OtherFaces { v2, v1se, crops, gate: None })
+    }
+}
+
+/// The dispatches bound to the frame buffer: the four resamplers (in `Resample` order), the
+/// other faces' two and face_quality.
 struct FrameReaders {
     resamples: Vec<Dispatch>,
+    other_faces: Vec<Dispatch>,
     face_quality: Dispatch,
 }
 
 impl FrameReaders {
-    fn bind(gpu: &Gpu, frame: &wgpu::Buffer, resamples: &[Resample; RESAMPLES], faces: &FaceStages) -> Result<FrameReaders> {
+    fn bind(gpu: &Gpu, frame: &wgpu::Buffer, resamples: &[Resample; RESAMPLES], others: Option<&OtherFaces>, faces: &FaceStages) -> Result<FrameReaders> {
         let positions = faces.positions();
+        let other_crops = others.map(|o| o.crops.iter()).into_iter().flatten();
         Ok(FrameReaders {
             resamples: resamples.iter().map(|r| r.bind(gpu, frame, &positions)).collect::<Result<Vec<_>>>()?,
+            other_faces: other_crops.map(|r| r.bind(gpu, frame, &positions)).collect::<Result<Vec<_>>>()?,
             face_quality: faces.bind_quality(gpu, &resamples[0].params, frame)?,
         })
     }
@@ -94,13 +133,17 @@ pub(super) struct Submitted {
     width: u32,
     height: u32,
     landmarks: bool,
+    /// Faces after the best that were judged.
+    other_faces: usize,
     started: Instant,
     uploaded: Instant,
     submitted: Instant,
 }
 
 impl Check {
-    pub fn new(gpu: &Gpu, tuning: Tuning) -> Result<Check> {
+    /// `upright_crops`: MiniFASNet's crops turned upright by the eyes' roll, or Silent-Face's;
+    /// `max_faces`: how many faces MiniFASNet judges in a check (the best and the next).
+    pub fn new(gpu: &Gpu, tuning: Tuning, upright_crops: bool, max_faces: u32) -> Result<Check> {
         let mut arena = BufferArena::new();
         // The networks share one pool of activation buffers: the check records every
         // dispatch in build order, each network's input written just before its graph.
@@ -112,12 +155,18 @@ impl Check {
         let facemesh = FaceMesh::with_options(gpu, &Weights::bundled(Network::FaceMesh)?, &mut arena, build)?;
         let v2 = MiniFasNet::with_options(gpu, Variant::V2, &Weights::bundled(Network::MiniFasNetV2)?, &mut arena, build)?;
         let v1se = MiniFasNet::with_options(gpu, Variant::V1Se, &Weights::bundled(Network::MiniFasNetV1Se)?, &mut arena, build)?;
-        let faces = FaceStages::new(gpu, &mut arena, &blazeface, &facemesh)?;
+        let other_faces = max_faces.saturating_sub(1);
+        let others = match other_faces {
+            0 => None,
+            n => Some(OtherFaces::new(gpu, &mut arena, build, n, upright_crops)?),
+        };
+        let faces = FaceStages::new(gpu, &mut arena, &blazeface, &facemesh, other_faces)?;
+        let crop = if upright_crops { Resample::upright_crop } else { Resample::crop };
         let resamples = [
             Resample::letterbox(gpu, &mut arena, blazeface.input())?,
             Resample::face_mesh(gpu, &mut arena, facemesh.input())?,
-            Resample::crop(gpu, &mut arena, v2.input(), 0)?,
-            Resample::crop(gpu, &mut arena, v1se.input(), 1)?,
+            crop(gpu, &mut arena, v2.input(), 0)?,
+            crop(gpu, &mut arena, v1se.input(), 1)?,
         ];
         let face_warp_f64 = match resamples[1].needs_f64_map() {
             true => Some(faces.bind_face_warp_f64(gpu, &resamples[1].params)?),
@@ -132,8 +181,8 @@ impl Check {
             })
         };
         let frame = frame_buffer(gpu, INITIAL_FRAME_BYTES)?;
-        let frame_readers = FrameReaders::bind(gpu, &frame, &resamples, &faces)?;
-        let check = Check {
+        let frame_readers = FrameReaders::bind(gpu, &frame, &resamples, others.as_ref(), &faces)?;
+        let mut check = Check {
             arena,
             frame,
             resamples,
@@ -144,8 +193,23 @@ impl Check {
             facemesh,
             v2,
             v1se,
+            others,
+            all_faces: true,
             readbacks: [readback("readback 0"), readback("readback 1")],
         };
+        if check.others.is_some() && tuning.gate_other_faces && gpu.has_indirect_dispatch() {
+            // The counts as built; the frame readers' never change when they are rebound.
+            let mut built: Vec<u32> = Vec::new();
+            check.visit_other_faces(&mut |dispatch| built.extend(dispatch.workgroups()));
+            let bytes: Vec<u8> = bytemuck::cast_slice(&built).to_vec();
+            let built_buffer = gpu.initialised_buffer("other faces' workgroups as built", &bytes, wgpu::BufferUsages::STORAGE)?;
+            let usage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::INDIRECT | wgpu::BufferUsages::COPY_SRC;
+            let workgroups = check.arena.buffer(gpu, "other faces' workgroups", bytes.len() as u64, usage)?;
+            let dispatch = check.faces.bind_gate(gpu, &built_buffer, &workgroups, built.len() as u64)?;
+            if let Some(others) = check.others.as_mut() {
+                others.gate = Some(Gate { dispatch, workgroups });
+            }
+        }
         gpu.check("building the engine")?;
         Ok(check)
     }
@@ -167,14 +231,14 @@ impl Check {
             gpu.check_binding_size("the frame", padded)?;
             self.frame.destroy();
             self.frame = frame_buffer(gpu, padded)?;
-            self.frame_readers = FrameReaders::bind(gpu, &self.frame, &self.resamples, &self.faces)?;
+            self.frame_readers = FrameReaders::bind(gpu, &self.frame, &self.resamples, self.others.as_ref(), &self.faces)?;
         }
         gpu.write_bytes(&self.frame, bytes);
-        for resample in &self.resamples {
+        for resample in self.resamples.iter().chain(self.others.iter().flat_map(|o| o.crops.iter())) {
             resample.write_params(gpu, frame);
         }
         let (w, h) = (frame.width(), frame.height());
-        self.faces.write_params(gpu, w, h, options.calibrate_box);
+        self.faces.write_params(gpu, w, h, options.calibrate_box, options.upright_crops);
         gpu.queue.write_buffer(&self.faces.transforms, 0, bytemuck::cast_slice(&letterbox_transform(w, h)));
         Ok(padded)
     }
@@ -200,15 +264,53 @@ impl Check {
                 visit(crop_v2);
                 self.v2.graph().dispatches_iter().for_each(&mut *visit);
                 visit(crop_v1se);
-                self.v1se.graph().dispatches_iter().for_each(visit);
+                self.v1se.graph().dispatches_iter().for_each(&mut *visit);
+                if self.all_faces {
+                    if let Some(gate) = self.others.as_ref().and_then(|o| o.gate.as_ref()) {
+                        visit(&gate.dispatch);
+                    }
+                    self.visit_other_faces(visit);
+                }
             }
         }
     }
 
-    /// Records one stage into `pass` (no allocation: the frame path).
+    /// The other faces' dispatches (their two crops and MiniFASNet batches), in order.
+    fn visit_other_faces<'s>(&'s self, visit: &mut dyn FnMut(&'s Dispatch)) {
+        if let Some(others) = &self.others {
+            let [crop_v2, crop_v1se] = [0, 1].map(|i| &self.frame_readers.other_faces[i]);
+            visit(crop_v2);
+            others.v2.graph().dispatches_iter().for_each(&mut *visit);
+            visit(crop_v1se);
+            others.v1se.graph().dispatches_iter().for_each(visit);
+        }
+    }
+
+    /// Records one stage into `pass` (no allocation: the frame path). The other faces'
+    /// dispatches take their workgroup counts from the gate, which zeroes them when the
+    /// frame has one face.
     pub fn record_stage(&self, stage: Stage, pass: &mut wgpu::ComputePass<'_>) {
         let mut previous = None;
-        self.visit_stage(stage, &mut |dispatch| dispatch.record_in_sequence(pass, &mut previous));
+        let gate = self.others.as_ref().and_then(|o| o.gate.as_ref());
+        match (stage, gate) {
+            (Stage::Liveness, Some(gate)) if self.all_faces => {
+                let mut own = true;
+                self.visit_stage(stage, &mut |dispatch| {
+                    if std::ptr::eq(dispatch, &gate.dispatch) {
+                        own = false;
+                        dispatch.record_in_sequence(pass, &mut previous);
+                    } else if own {
+                        dispatch.record_in_sequence(pass, &mut previous);
+                    }
+                });
+                let mut index = 0u64;
+                self.visit_other_faces(&mut |dispatch| {
+                    dispatch.record_indirect(pass, &mut previous, &gate.workgroups, index * INDIRECT_ARGS_BYTES);
+                    index += 1;
+                });
+            }
+            _ => self.visit_stage(stage, &mut |dispatch| dispatch.record_in_sequence(pass, &mut previous)),
+        }
     }
 
     /// Records every stage, then the copies of the results into readback `readback`.
@@ -231,6 +333,19 @@ impl Check {
         for (source, part) in parts {
             let (offset, size) = part.range();
             encoder.copy_buffer_to_buffer(source, 0, &self.readbacks[readback], offset, size);
+        }
+        if let Some(others) = self.others.as_ref().filter(|_| self.all_faces) {
+            // As many faces as were judged: the buffers are the batch's size, the parts the
+            // largest batch's.
+            let parts = [
+                (&self.faces.other_crops, Part::OtherCrops),
+                (others.v2.softmax().buffer(), Part::OtherMiniFasNetV2),
+                (others.v1se.softmax().buffer(), Part::OtherMiniFasNetV1Se),
+            ];
+            for (source, part) in parts {
+                let (offset, size) = part.range();
+                encoder.copy_buffer_to_buffer(source, 0, &self.readbacks[readback], offset, size.min(source.size()));
+            }
         }
     }
 
@@ -259,7 +374,11 @@ impl Check {
         gpu.check("recording a check")?;
         let index = gpu.queue.submit([encoder.finish()]);
         let submitted = Instant::now();
-        Ok(Submitted { readback, index, width: frame.width(), height: frame.height(), landmarks, started, uploaded, submitted })
+        let other_faces = match (&self.others, self.all_faces) {
+            (Some(others), true) => others.v2.input().shape().batch as usize,
+            _ => 0,
+        };
+        Ok(Submitted { readback, index, width: frame.width(), height: frame.height(), landmarks, other_faces, started, uploaded, submitted })
     }
 
     /// Waits for a submitted check, reads its results and zeroes its readback buffer
@@ -274,7 +393,7 @@ impl Check {
             bytemuck::try_pod_read_unaligned::<Readback>(&bytes).map_err(|e| Error::Gpu { during: "reading the results", message: e.to_string() })?,
         );
         drop(bytes);
-        let mut report = results.report(submitted.width, submitted.height, submitted.landmarks);
+        let mut report = results.report(submitted.width, submitted.height, submitted.landmarks, submitted.other_faces);
         drop(results);
         self.clear_readback(gpu, readback, wait_for_clear)?;
         let done = Instant::now();

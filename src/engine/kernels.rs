@@ -71,12 +71,29 @@ pub static DETECT_FACES: KernelSpec = kernel(
     [256, 1, 1],
     size_of::<DetectParams>(),
 );
-/// The Face Mesh ROI, the MiniFASNet box and its crops (one invocation).
-pub static FACE_REGIONS: KernelSpec =
-    kernel("face_regions", &ROI, &[(0, Uniform), (1, Read), (3, ReadWrite), (4, ReadWrite), (5, ReadWrite)], [1, 1, 1], size_of::<RegionParams>());
+/// The Face Mesh ROI, the MiniFASNet boxes and crops of every face judged (one invocation).
+pub static FACE_REGIONS: KernelSpec = kernel(
+    "face_regions",
+    &ROI,
+    &[(0, Uniform), (1, Read), (3, ReadWrite), (4, ReadWrite), (5, ReadWrite), (6, ReadWrite), (7, ReadWrite)],
+    [1, 1, 1],
+    size_of::<RegionParams>(),
+);
+/// The other faces' workgroup counts, or zeros without a second face.
+pub static GATE_OTHER_FACES: KernelSpec =
+    kernel("gate_other_faces", &ROI, &[(0, Uniform), (1, Read), (8, Read), (9, ReadWrite)], LINEAR, size_of::<RegionParams>());
 /// Face Mesh's landmarks from crop to image pixels.
 pub static PROJECT_LANDMARKS: KernelSpec = kernel("project_landmarks", &ROI, &[(0, Uniform), (2, Read), (5, ReadWrite)], LINEAR, size_of::<RegionParams>());
 
 /// Every kernel of the engine.
-pub static KERNELS: &[Kernel] =
-    &[&WARP_AFFINE_U8, &RESIZE_LINEAR_U8, &FACE_QUALITY, &FACE_WARP_F64, &WARP_PERSPECTIVE_U8_F64, &DETECT_FACES, &FACE_REGIONS, &PROJECT_LANDMARKS];
+pub static KERNELS: &[Kernel] = &[
+    &WARP_AFFINE_U8,
+    &RESIZE_LINEAR_U8,
+    &FACE_QUALITY,
+    &FACE_WARP_F64,
+    &WARP_PERSPECTIVE_U8_F64,
+    &DETECT_FACES,
+    &FACE_REGIONS,
+    &PROJECT_LANDMARKS,
+    &GATE_OTHER_FACES,
+];

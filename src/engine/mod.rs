@@ -10,7 +10,8 @@
 //!      face_regions (Face Mesh ROI, MiniFASNet box and crops)     detect.rs
 //!   -> face_warp_f64 + warp 192x192                               resample.rs
 //!   -> Face Mesh -> project_landmarks                             models/facemesh.rs, detect.rs
-//!   -> resize_linear_u8 80x80 -> MiniFASNetV2, again -> V1SE      resample.rs, models/minifasnet.rs
+//!   -> resize_linear_u8 (or warp_affine_u8, upright) 80x80
+//!      -> MiniFASNetV2, again -> V1SE                             resample.rs, models/minifasnet.rs
 //!   -> copies into one readback struct                            readback.rs
 //!   -> zero every buffer above (same submission)                  check.rs
 //! ```
@@ -42,9 +43,9 @@ pub use landmarks::Pose;
 pub use pipelined::Pipelined;
 pub use report::{CheckVerdict, Face, FaceBox, FaceQuality, Label, Liveness, Report, Timings};
 #[cfg(feature = "internals")]
-pub use resample::{Resampling, resample};
+pub use resample::{Resampling, resample, upright_crop_transform};
 
-use crate::error::{Result, lock};
+use crate::error::{Error, Result, lock};
 use crate::frame::Frame;
 use crate::gpu::{AdapterSummary, Gpu, GpuOptions};
 use crate::nn::Tuning;
@@ -60,6 +61,17 @@ pub struct EngineOptions {
     /// shared images with a face it brings the verdicts' disagreement with the published
     /// pipeline from 6.6 % to 1.6 % (group-balanced) and makes every shared still agree.
     pub calibrate_box: bool,
+    /// Cut MiniFASNet's crops turned upright: the rectangles Silent-Face cuts, rotated about
+    /// their centres by the roll of the eyes (BlazeFace's eye keypoints, as the Face Mesh ROI
+    /// is), so that a tilted head is seen as the models were trained, eyes level. Off, the
+    /// crops are the published pipeline's, bit-exact with its goldens (parity). Which is the
+    /// default, and why: ACCURACY.md.
+    pub upright_crops: bool,
+    /// How many faces [`Engine::check`] judges, best first: each gets its own MiniFASNet
+    /// result, in one batch and the same submission (1 to 8; default 2, the best face and
+    /// the next, enough to say which of two faces is a screen or a print). A session's
+    /// frames judge only the best face: a second one rejects the frame anyway.
+    pub max_faces: u32,
     /// Return the 468 landmarks of the best face in the report.
     pub landmarks: bool,
     /// Which kernels run which layer; None = the adapter's policy ([`Tuning::for_adapter`]).
@@ -72,6 +84,8 @@ impl Default for EngineOptions {
         EngineOptions {
             gpu: GpuOptions::default(),
             calibrate_box: true,
+            upright_crops: true,
+            max_faces: 2,
             landmarks: false,
             #[cfg(feature = "internals")]
             tuning: None,
@@ -101,10 +115,14 @@ impl Engine {
     /// Picks the adapter, compiles and warms up every kernel (the layers' and the
     /// engine's), loads the four networks and allocates every buffer a check uses.
     pub fn new(options: EngineOptions) -> Result<Engine> {
+        let most = readback::MAX_OTHER_FACES as u32 + 1;
+        if !(1..=most).contains(&options.max_faces) {
+            return Err(Error::Options { reason: format!("max_faces is {}; it may be 1 to {most}", options.max_faces) });
+        }
         let gpu = Gpu::new(&options.gpu)?;
         gpu.prepare(crate::nn::kernels::KERNELS)?;
         gpu.prepare(kernels::KERNELS)?;
-        let check = Check::new(&gpu, options.tuning(gpu.adapter()))?;
+        let check = Check::new(&gpu, options.tuning(gpu.adapter()), options.upright_crops, options.max_faces)?;
         Ok(Engine { gpu, options, check: Mutex::new(check) })
     }
 
@@ -123,26 +141,27 @@ impl Engine {
     /// found. Every buffer that held frame-derived data is zero when this returns, whether
     /// it succeeds or fails after the upload.
     pub fn check(&self, frame: &Frame<'_>) -> Result<Report> {
-        self.check_frame(frame, self.options.landmarks)
+        self.check_frame(frame, self.options.landmarks, true)
     }
 
-    /// As [`Engine::check`], with the best face's landmarks in the report whatever the
-    /// options say (sessions need them).
+    /// As [`Engine::check`] for a session's frame: the best face's landmarks in the report
+    /// whatever the options say, and only the best face judged.
     pub fn check_with_landmarks(&self, frame: &Frame<'_>) -> Result<Report> {
-        self.check_frame(frame, true)
+        self.check_frame(frame, true, false)
     }
 
-    fn check_frame(&self, frame: &Frame<'_>, landmarks: bool) -> Result<Report> {
+    fn check_frame(&self, frame: &Frame<'_>, landmarks: bool, all_faces: bool) -> Result<Report> {
         // A frame larger than the device can bind is shrunk on the CPU first (downscale.rs).
         let limits = self.gpu.limits();
         let limit = limits.max_storage_buffer_binding_size.min(limits.max_buffer_size);
         if (frame.bytes().len() as u64).div_ceil(4) * 4 > limit {
             let (rgb, w, h) = downscale::shrink(frame, downscale::factor(frame.width(), frame.height(), limit))?;
-            let mut report = self.check_frame(&Frame::rgb8(w, h, &rgb)?, landmarks)?;
+            let mut report = self.check_frame(&Frame::rgb8(w, h, &rgb)?, landmarks, all_faces)?;
             downscale::scale_back(&mut report, frame.width(), frame.height());
             return Ok(report);
         }
         let mut check = lock(&self.check, "the engine")?;
+        check.all_faces = all_faces;
         let result = check.run(&self.gpu, &self.options, landmarks, frame);
         if result.is_err() {
             check.erase(&self.gpu);
@@ -157,6 +176,8 @@ impl Engine {
     /// readback after it is read, as with [`Engine::check`]; when the `Pipelined` is
     /// finished or dropped, nothing of any frame remains. Other checks wait until then.
     pub fn pipelined(&self, landmarks: bool) -> Result<Pipelined<'_>> {
-        Ok(Pipelined::new(self, lock(&self.check, "the engine")?, landmarks))
+        let mut check = lock(&self.check, "the engine")?;
+        check.all_faces = true;
+        Ok(Pipelined::new(self, check, landmarks))
     }
 }

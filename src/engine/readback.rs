@@ -64,7 +64,9 @@ pub(super) struct CropRecord {
     pub rect: [i32; 4],
     /// 1 when a face was found.
     pub valid: i32,
-    pub _padding: [i32; 3],
+    /// Radians the upright crop was turned by (roi.wgsl `upright_crop`); 0 for Silent-Face's.
+    pub rotation: f32,
+    pub _padding: [i32; 2],
 }
 
 /// roi.wgsl `crops`: MiniFASNetV2's (2.7) and V1SE's (4.0) crops, then the face box
@@ -74,6 +76,19 @@ pub(super) struct CropRecord {
 pub(super) struct Crops {
     pub minifasnet: [CropRecord; 2],
     pub face_box: [i32; 4],
+}
+
+/// Most faces after the best that MiniFASNet judges in one check (EngineOptions::max_faces
+/// is at most this plus one).
+pub const MAX_OTHER_FACES: usize = 7;
+
+/// roi.wgsl `other_crops`: one face after the best, its two crops and its face box.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Pod, Zeroable)]
+pub(super) struct OtherFaceCrops {
+    pub minifasnet: [CropRecord; 2],
+    pub face_box: [i32; 4],
+    pub _padding: [i32; 4],
 }
 
 /// warp.wgsl `quality` of the best face.
@@ -89,7 +104,7 @@ pub(super) struct Quality {
     pub _padding: [f32; 3],
 }
 
-/// Everything a check reads back (7,104 bytes).
+/// Everything a check reads back (7,104 bytes for the best face, 128 more a face after it).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Pod, Zeroable)]
 pub(super) struct Readback {
@@ -103,6 +118,10 @@ pub(super) struct Readback {
     /// MiniFASNetV1SE's softmax.
     pub minifasnet_v1se: [f32; 4],
     pub quality: Quality,
+    /// The faces after the best: their crops, then the two softmaxes of each (the batch).
+    pub other_crops: [OtherFaceCrops; MAX_OTHER_FACES],
+    pub other_v2: [[f32; 4]; MAX_OTHER_FACES],
+    pub other_v1se: [[f32; 4]; MAX_OTHER_FACES],
 }
 
 /// Readback holds frame-derived values: erased by overwriting its bytes.
@@ -122,6 +141,9 @@ pub(super) enum Part {
     MiniFasNetV2,
     MiniFasNetV1Se,
     Quality,
+    OtherCrops,
+    OtherMiniFasNetV2,
+    OtherMiniFasNetV1Se,
 }
 
 impl Part {
@@ -135,6 +157,9 @@ impl Part {
             Part::MiniFasNetV2 => (offset_of!(Readback, minifasnet_v2), size_of::<[f32; 4]>()),
             Part::MiniFasNetV1Se => (offset_of!(Readback, minifasnet_v1se), size_of::<[f32; 4]>()),
             Part::Quality => (offset_of!(Readback, quality), size_of::<Quality>()),
+            Part::OtherCrops => (offset_of!(Readback, other_crops), size_of::<[OtherFaceCrops; MAX_OTHER_FACES]>()),
+            Part::OtherMiniFasNetV2 => (offset_of!(Readback, other_v2), size_of::<[[f32; 4]; MAX_OTHER_FACES]>()),
+            Part::OtherMiniFasNetV1Se => (offset_of!(Readback, other_v1se), size_of::<[[f32; 4]; MAX_OTHER_FACES]>()),
         };
         (offset as u64, size as u64)
     }
@@ -143,11 +168,19 @@ impl Part {
 /// Bytes of the readback buffer.
 pub(super) const READBACK_BYTES: u64 = size_of::<Readback>() as u64;
 
+/// One face's MiniFASNet result from its softmaxes (padded to 4) and crop records.
+fn liveness(v2: [f32; 4], v1se: [f32; 4], crops: &[CropRecord; 2], face_box: [i32; 4]) -> Liveness {
+    let [v2, v1se] = [v2, v1se].map(|p| [p[0], p[1], p[2]]);
+    let rects = crops.map(|c| c.rect);
+    Liveness { crop_rotation: crops[0].rotation, ..Liveness::from_softmaxes(v2, v1se, face_box, rects) }
+}
+
 impl Readback {
     /// The report of a `width` x `height` frame, with the best face's landmarks when asked.
     /// Boxes and keypoints come back relative to the image and are scaled to its pixels;
-    /// only the best face has landmarks, quality and liveness (MediaPipe's num_faces 1).
-    pub fn report(&self, width: u32, height: u32, with_landmarks: bool) -> Report {
+    /// only the best face has landmarks, quality and pose (MediaPipe's num_faces 1); the
+    /// best face has its liveness, and the next `other_faces` faces theirs (the batch).
+    pub fn report(&self, width: u32, height: u32, with_landmarks: bool, other_faces: usize) -> Report {
         let (w, h) = (width as f32, height as f32);
         let count = (self.detections.count.max(0.0) as usize).min(MAX_DETECTIONS);
         let faces = self.detections.faces[..count].iter().enumerate().map(|(i, d)| {
@@ -164,11 +197,15 @@ impl Readback {
                     sharpness: self.quality.sharpness,
                     background: self.quality.background,
                 }),
-                liveness: best.then(|| {
-                    let [v2, v1se] = [self.minifasnet_v2, self.minifasnet_v1se].map(|p| [p[0], p[1], p[2]]);
-                    let [c0, c1] = self.crops.minifasnet.map(|c| c.rect);
-                    Liveness::from_softmaxes(v2, v1se, self.crops.face_box, [c0, c1])
-                }),
+                liveness: if best {
+                    Some(liveness(self.minifasnet_v2, self.minifasnet_v1se, &self.crops.minifasnet, self.crops.face_box))
+                } else {
+                    let other = i - 1;
+                    (other < other_faces.min(MAX_OTHER_FACES)).then(|| {
+                        let crops = &self.other_crops[other];
+                        liveness(self.other_v2[other], self.other_v1se[other], &crops.minifasnet, crops.face_box)
+                    })
+                },
                 pose: best.then(|| landmarks::pose(&self.region.landmarks)),
                 eye_distance: best.then(|| landmarks::interocular(&self.region.landmarks)),
             }
@@ -201,6 +238,10 @@ mod tests {
         r.crops.face_box = [1, 2, 3, 4];
         r.crops.minifasnet[1].rect = [5, 6, 7, 8];
         (r.quality.brightness, r.quality.valid) = (120.0, 1.0);
+        r.other_v2[0] = [0.7, 0.2, 0.1, 0.0];
+        r.other_v1se[0] = [0.5, 0.3, 0.2, 0.0];
+        r.other_crops[0].face_box = [9, 10, 11, 12];
+        r.other_crops[0].minifasnet[0].rect = [13, 14, 15, 16];
         r
     }
 
@@ -210,14 +251,17 @@ mod tests {
         assert_eq!(size_of::<Detections>(), (4 + MAX_DETECTIONS * 20) * 4);
         assert_eq!(size_of::<FaceRegion>(), (8 + LANDMARKS * 3) * 4);
         assert_eq!(size_of::<Crops>(), 20 * 4);
-        assert_eq!(READBACK_BYTES, 7104);
+        // roi.wgsl OTHER_FACE_INTS: 24 ints a face after the best.
+        assert_eq!(size_of::<OtherFaceCrops>(), 24 * 4);
+        assert_eq!(READBACK_BYTES, 7104 + MAX_OTHER_FACES as u64 * (24 + 4 + 4) * 4);
         assert_eq!(Part::Region.range(), (1296, 5648));
         assert_eq!(Part::Quality.range(), (7072, 32));
+        assert_eq!(Part::OtherCrops.range(), (7104, 7 * 96));
     }
 
     #[test]
     fn boxes_and_keypoints_come_back_in_image_pixels() {
-        let report = two_faces().report(640, 480, false);
+        let report = two_faces().report(640, 480, false, 0);
         assert_eq!(report.faces.len(), 2);
         let best = &report.faces[0];
         assert_eq!(best.face_box, FaceBox { x0: 320.0, y0: 120.0, x1: 480.0, y1: 360.0 });
@@ -228,7 +272,7 @@ mod tests {
 
     #[test]
     fn only_the_best_face_gets_landmarks_quality_and_liveness() {
-        let report = two_faces().report(640, 480, true);
+        let report = two_faces().report(640, 480, true, 0);
         let (best, second) = (&report.faces[0], &report.faces[1]);
         assert_eq!(best.landmarks.as_ref().map(|l| l[467]), Some([10.0, 20.0, -3.0]));
         assert_eq!(best.quality.map(|q| q.brightness), Some(120.0));
@@ -242,14 +286,27 @@ mod tests {
     }
 
     #[test]
+    fn the_faces_after_the_best_get_their_own_liveness_from_the_batch() {
+        let report = two_faces().report(640, 480, false, 3);
+        let second = report.faces[1].liveness.as_ref().expect("the second face's liveness");
+        assert_eq!(second.label, Label::Spoof);
+        assert!((second.live - 0.25).abs() < 1e-6);
+        assert_eq!((second.face_box, second.crops[0]), ([9, 10, 11, 12], [13, 14, 15, 16]));
+        assert!(report.faces[1].landmarks.is_none() && report.faces[1].quality.is_none() && report.faces[1].pose.is_none());
+        // Only as many as were judged; the best face's own is unchanged.
+        assert!(two_faces().report(640, 480, false, 0).faces[1].liveness.is_none());
+        assert_eq!(report.faces[0].liveness.as_ref().map(|l| l.face_box), Some([1, 2, 3, 4]));
+    }
+
+    #[test]
     fn a_count_out_of_range_is_clamped_not_trusted() {
         let mut r = two_faces();
         r.detections.count = 1e9;
-        assert_eq!(r.report(10, 10, false).faces.len(), MAX_DETECTIONS);
+        assert_eq!(r.report(10, 10, false, 0).faces.len(), MAX_DETECTIONS);
         r.detections.count = -3.0;
-        assert!(r.report(10, 10, false).faces.is_empty());
+        assert!(r.report(10, 10, false, 0).faces.is_empty());
         r.detections.count = f32::NAN;
-        assert!(r.report(10, 10, false).faces.is_empty());
+        assert!(r.report(10, 10, false, 0).faces.is_empty());
     }
 
     #[test]

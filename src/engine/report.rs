@@ -53,6 +53,9 @@ pub struct Liveness {
     pub face_box: [i32; 4],
     /// The inclusive crop rectangles [left, top, right, bottom] of V2 (2.7) and V1SE (4.0).
     pub crops: [[i32; 4]; 2],
+    /// Radians both crops were turned by about their centres, the eyes' roll
+    /// ([`EngineOptions::upright_crops`](crate::EngineOptions)); 0 for the published crops.
+    pub crop_rotation: f32,
 }
 
 impl Liveness {
@@ -68,6 +71,7 @@ impl Liveness {
             minifasnet_v1se: v1se,
             face_box,
             crops,
+            crop_rotation: 0.0,
         }
     }
 }

@@ -1,5 +1,6 @@
 //! From the frame to the networks' inputs: the letterbox of BlazeFace, the rotated Face
-//! Mesh crop and the two MiniFASNet crops, each one dispatch of shaders/warp.wgsl (or
+//! Mesh crop and the two MiniFASNet crops (Silent-Face's axis-aligned ones, or the same
+//! rectangles turned upright by the eyes' roll), each one dispatch of shaders/warp.wgsl (or
 //! warp_f64.wgsl) reading the raw frame bytes. Their positions come from GPU buffers that
 //! detection and the regions wrote in the same submission (src/engine/detect.rs); only the
 //! letterbox's comes from the CPU.
@@ -31,11 +32,18 @@ pub(crate) struct WarpParams {
     replicate: u32,
     bgr: u32,
     transform: u32,
-    _padding: [u32; 3],
+    batch: u32,
+    record_stride: u32,
+    _padding: u32,
 }
 
-/// Warp records (8 floats each, warp.wgsl `transforms`): 0 letterbox, 1 Face Mesh.
-pub(super) const TRANSFORMS_BYTES: u64 = 2 * 8 * 4;
+/// Warp records (8 floats each, warp.wgsl `transforms`): 0 letterbox, 1 Face Mesh, 2 and 3
+/// the upright MiniFASNetV2 and V1SE crops.
+pub(super) const TRANSFORMS_BYTES: u64 = 4 * WARP_RECORD_BYTES;
+/// One warp record: 8 floats.
+pub(super) const WARP_RECORD_BYTES: u64 = 8 * 4;
+/// The first upright crop's warp record.
+const UPRIGHT_CROP_RECORD: u32 = 2;
 /// The Face Mesh warp's inverse map in double (warp_f64.wgsl `transform64`).
 pub(super) const TRANSFORM64_BYTES: u64 = 10 * 8;
 
@@ -71,6 +79,10 @@ pub(super) struct Positions<'a> {
     pub transform64: &'a wgpu::Buffer,
     /// Crop records (roi.wgsl `crops`).
     pub crops: &'a wgpu::Buffer,
+    /// The other faces' warp records (roi.wgsl `other_transforms`).
+    pub other_transforms: &'a wgpu::Buffer,
+    /// The other faces' crop records (roi.wgsl `other_crops`).
+    pub other_crops: &'a wgpu::Buffer,
 }
 
 /// One resampling dispatch: which kernel, into which network input, how.
@@ -81,8 +93,12 @@ pub(super) struct Resample {
     output: Tensor,
     replicate: bool,
     bgr: bool,
-    /// The warp or crop record it reads.
+    /// The warp or crop record it reads (its first output's).
     record: u32,
+    /// Records between one output of the batch and the next (0 for a single output).
+    record_stride: u32,
+    /// Whether the records are the other faces' (roi.wgsl `other_*`) or the best face's.
+    other_faces: bool,
     table: wgpu::Buffer,
 }
 
@@ -100,9 +116,35 @@ impl Resample {
         Resample::new(gpu, arena, kernel, output, true, false, 1, FACEMESH_VALUES)
     }
 
-    /// MiniFASNet crop `record` (0: V2's 2.7 box, 1: V1SE's 4.0 box), 80x80 BGR 0..255.
+    /// MiniFASNet crop `record` (0: V2's 2.7 box, 1: V1SE's 4.0 box), 80x80 BGR 0..255, as
+    /// Silent-Face cuts it: the axis-aligned rectangle, cv2.resize's arithmetic.
     pub fn crop(gpu: &Gpu, arena: &mut BufferArena, output: &Tensor, record: u32) -> Result<Resample> {
         Resample::new(gpu, arena, &kernels::RESIZE_LINEAR_U8, output, false, true, record, MINIFASNET_VALUES)
+    }
+
+    /// The same crop turned upright about its centre by the eyes' roll (roi.wgsl
+    /// `upright_crop`; the rectangle is fitted inside the frame, the replicated border only
+    /// guards rounding).
+    pub fn upright_crop(gpu: &Gpu, arena: &mut BufferArena, output: &Tensor, crop: u32) -> Result<Resample> {
+        Resample::new(gpu, arena, &kernels::WARP_AFFINE_U8, output, true, true, UPRIGHT_CROP_RECORD + crop, MINIFASNET_VALUES)
+    }
+
+    /// Crop `crop` (0 V2, 1 V1SE) of every face after the best, one output of the batched
+    /// `output` each, upright or as Silent-Face cuts it.
+    pub fn other_faces_crop(gpu: &Gpu, arena: &mut BufferArena, output: &Tensor, crop: u32, upright: bool) -> Result<Resample> {
+        let mut resample = if upright {
+            // Two warp records a face (roi.wgsl `other_transforms`).
+            let mut r = Resample::new(gpu, arena, &kernels::WARP_AFFINE_U8, output, true, true, crop, MINIFASNET_VALUES)?;
+            r.record_stride = 2;
+            r
+        } else {
+            // OtherFaceCrops: three 8-int records a face.
+            let mut r = Resample::new(gpu, arena, &kernels::RESIZE_LINEAR_U8, output, false, true, crop, MINIFASNET_VALUES)?;
+            r.record_stride = 3;
+            r
+        };
+        resample.other_faces = true;
+        Ok(resample)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -124,6 +166,8 @@ impl Resample {
             replicate,
             bgr,
             record,
+            record_stride: 0,
+            other_faces: false,
             table: conversion_table(gpu, "u8 to network values", values)?,
         })
     }
@@ -136,15 +180,18 @@ impl Resample {
     /// The dispatch over `frame`, reading its positions from `positions`.
     pub fn bind(&self, gpu: &Gpu, frame: &wgpu::Buffer, positions: &Positions<'_>) -> Result<Dispatch> {
         let output = self.output.buffer();
+        let (transforms, crops) = match self.other_faces {
+            true => (positions.other_transforms, positions.other_crops),
+            false => (positions.transforms, positions.crops),
+        };
         let buffers = if self.kernel == &kernels::RESIZE_LINEAR_U8 {
-            [frame, &self.table, positions.crops, output]
+            [frame, &self.table, crops, output]
         } else if self.needs_f64_map() {
             [frame, &self.table, positions.transform64, output]
         } else {
-            [frame, positions.transforms, &self.table, output]
+            [frame, transforms, &self.table, output]
         };
-        let s = self.output.shape();
-        let invocations = s.width as u64 * s.height as u64;
+        let invocations = self.output.shape().pixels();
         gpu.dispatch_with_uniform(self.kernel, &self.params, &buffers, invocations.div_ceil(self.kernel.invocations() as u64))
     }
 
@@ -161,7 +208,9 @@ impl Resample {
             replicate: self.replicate as u32,
             bgr: self.bgr as u32,
             transform: self.record,
-            _padding: [0; 3],
+            batch: s.batch,
+            record_stride: self.record_stride,
+            _padding: 0,
         };
         gpu.queue.write_buffer(&self.params, 0, bytemuck::bytes_of(&params));
     }
@@ -196,6 +245,13 @@ pub enum Resampling {
         /// The rectangle.
         rect: [i32; 4],
     },
+    /// The same rectangle turned by `rotation` radians about its centre (the upright crop).
+    UprightCrop {
+        /// The rectangle.
+        rect: [i32; 4],
+        /// The roll, as the Face Mesh ROI's.
+        rotation: f32,
+    },
 }
 
 /// Runs one of the engine's resamplers on `frame` outside a check and returns the network
@@ -211,7 +267,7 @@ pub fn resample(gpu: &Gpu, frame: &Frame<'_>, what: Resampling) -> Result<HostTe
     let size = match what {
         Resampling::Letterbox => blazeface::INPUT_SIZE,
         Resampling::FaceMesh { .. } => facemesh::INPUT_SIZE,
-        Resampling::Crop { .. } => minifasnet::INPUT_SIZE,
+        Resampling::Crop { .. } | Resampling::UprightCrop { .. } => minifasnet::INPUT_SIZE,
     };
     let output = arena.tensor(gpu, "resampled", Shape::new(size, size, 3))?;
     let (transform, rect, roi) = match what {
@@ -229,17 +285,25 @@ pub fn resample(gpu: &Gpu, frame: &Frame<'_>, what: Resampling) -> Result<HostTe
             }
             ([0.0; 8], [l, t, r, b, 1, 0, 0, 0], [0.0; 8])
         }
+        Resampling::UprightCrop { rect, rotation } => {
+            let mut transforms = [0.0; 8];
+            transforms[..6].copy_from_slice(&upright_crop_transform(rect, rotation, size as f32));
+            transforms[6] = 1.0;
+            (transforms, [0; 8], [0.0; 8])
+        }
     };
     let resample = match what {
         Resampling::Letterbox => Resample::letterbox(gpu, &mut arena, &output)?,
         Resampling::FaceMesh { .. } => Resample::face_mesh(gpu, &mut arena, &output)?,
         Resampling::Crop { .. } => Resample::crop(gpu, &mut arena, &output, 0)?,
+        Resampling::UprightCrop { .. } => Resample::upright_crop(gpu, &mut arena, &output, 0)?,
     };
-    // The Face Mesh record is the second; the tool fills both records with its one map.
-    let transforms = gpu.constant_buffer("transforms", &[transform, transform].concat())?;
+    // The tool fills every warp record with its one map (the Face Mesh's is the second, the
+    // upright crop's the third).
+    let transforms = gpu.constant_buffer("transforms", &[transform; 4].concat())?;
     let crops = gpu.initialised_buffer("crop", bytemuck::cast_slice(&rect), wgpu::BufferUsages::STORAGE)?;
     let transform64 = arena.buffer(gpu, "face warp (f64)", TRANSFORM64_BYTES, wgpu::BufferUsages::STORAGE)?;
-    let positions = Positions { transforms: &transforms, transform64: &transform64, crops: &crops };
+    let positions = Positions { transforms: &transforms, transform64: &transform64, crops: &crops, other_transforms: &transforms, other_crops: &crops };
     resample.write_params(gpu, frame);
     let mut dispatches = Vec::new();
     if resample.needs_f64_map() {
@@ -269,4 +333,18 @@ fn roi_transform(roi: [f32; 5], size: f32) -> [f32; 6] {
     let p1 = (cx + a * h - b * w, cy - b * h - a * w);
     let p2 = (2.0 * cx - p0.0, 2.0 * cy - p0.1);
     [(p2.0 - p1.0) / size, (p0.0 - p1.0) / size, p1.0, (p2.1 - p1.1) / size, (p0.1 - p1.1) / size, p1.1]
+}
+
+/// The inverse map of crop rectangle `rect` (inclusive ltrb) turned by `rotation` about its
+/// centre onto a `size` x `size` tensor, as roi.wgsl `upright_crop` computes it: at rotation
+/// 0 the source positions of cv2.resize INTER_LINEAR, left + (u + 0.5) W/size - 0.5.
+#[cfg(feature = "internals")]
+pub fn upright_crop_transform(rect: [i32; 4], rotation: f32, size: f32) -> [f32; 6] {
+    let [l, t, r, b] = rect;
+    let (w, h) = ((r - l + 1) as f32, (b - t + 1) as f32);
+    let (cx, cy) = ((l + r) as f32 / 2.0, (t + b) as f32 / 2.0);
+    let (step_x, step_y) = (w / size, h / size);
+    let (c, s) = (rotation.cos(), rotation.sin());
+    let (first_x, first_y) = (0.5 * step_x - w / 2.0, 0.5 * step_y - h / 2.0);
+    [c * step_x, -s * step_y, cx + c * first_x - s * first_y, s * step_x, c * step_y, cy + s * first_x + c * first_y]
 }

@@ -188,6 +188,18 @@ impl Dispatch {
         *previous = Some(self.kernel);
     }
 
+    /// Records the dispatch with its workgroup counts read from `counts` at `offset` (three
+    /// u32, written on the GPU earlier in the submission), setting the pipeline only when the
+    /// kernel changes.
+    pub fn record_indirect(&self, pass: &mut wgpu::ComputePass<'_>, previous: &mut Option<Kernel>, counts: &wgpu::Buffer, offset: u64) {
+        if !previous.is_some_and(|p| std::ptr::eq(p, self.kernel)) {
+            pass.set_pipeline(&self.pipeline);
+        }
+        *previous = Some(self.kernel);
+        pass.set_bind_group(0, &self.bind_group, &[]);
+        pass.dispatch_workgroups_indirect(counts, offset);
+    }
+
     pub fn kernel(&self) -> Kernel {
         self.kernel
     }

@@ -303,6 +303,12 @@ impl Gpu {
     }
 
     /// Whether the device offers f64 arithmetic in shaders (the exact Face Mesh warp).
+    /// Whether dispatches can take their workgroup counts from a GPU buffer
+    /// (`dispatch_workgroups_indirect`).
+    pub fn has_indirect_dispatch(&self) -> bool {
+        self.wgpu_adapter.get_downlevel_capabilities().flags.contains(wgpu::DownlevelFlags::INDIRECT_EXECUTION)
+    }
+
     pub fn has_shader_f64(&self) -> bool {
         self.device.features().contains(wgpu::Features::SHADER_F64)
     }

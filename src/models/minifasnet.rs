@@ -64,8 +64,14 @@ impl MiniFasNet {
     }
 
     pub fn with_options(gpu: &Gpu, variant: Variant, weights: &Weights, arena: &mut BufferArena, options: BuildOptions) -> Result<Self> {
+        Self::batched(gpu, variant, weights, arena, options, 1)
+    }
+
+    /// The network over `batch` crops at once (one per face): every layer takes the batch,
+    /// the dispatches are the same, their sizes `batch` times.
+    pub fn batched(gpu: &Gpu, variant: Variant, weights: &Weights, arena: &mut BufferArena, options: BuildOptions, batch: u32) -> Result<Self> {
         let mut b = Builder::new(gpu, arena, weights, "minifasnet", options);
-        let input = b.tensor(Shape::new(INPUT_SIZE, INPUT_SIZE, 3))?;
+        let input = b.tensor(Shape::new(INPUT_SIZE, INPUT_SIZE, 3).with_batch(batch))?;
         let x = conv_block(&mut b, "conv1", Conv2dDesc::new(3, 32, 3, 2, Padding::symmetric(1)), &input)?;
         b.tap("conv1", &x);
         let x = conv_block(&mut b, "conv2_dw", Conv2dDesc::new(32, 32, 3, 1, Padding::symmetric(1)).with_groups(32), &x)?;
@@ -95,17 +101,17 @@ impl MiniFasNet {
         Ok(MiniFasNet { input, logits, softmax, graph: b.finish() })
     }
 
-    /// The [1, 80, 80, 3] input tensor: BGR, 0..255.
+    /// The [batch, 80, 80, 3] input tensor: BGR, 0..255.
     pub fn input(&self) -> &Tensor {
         &self.input
     }
 
-    /// [1, 1, 1, 3]
+    /// [batch, 1, 1, 3]
     pub fn logits(&self) -> &Tensor {
         &self.logits
     }
 
-    /// [1, 1, 1, 3]
+    /// [batch, 1, 1, 3]
     pub fn softmax(&self) -> &Tensor {
         &self.softmax
     }
@@ -176,11 +182,11 @@ fn squeeze_excite(b: &mut Builder<'_>, prefix: &str, t: &Tensor, residual: &Tens
 
 /// A Linear layer [out, in] (BN folded into `linear`, giving it a bias; `prob` has none).
 fn linear(b: &mut Builder<'_>, prefix: &str, out: u32, has_bias: bool, input: &Tensor) -> Result<Tensor> {
-    let features = input.shape().len() as usize;
+    let features = input.shape().with_batch(1).len() as usize;
     let weights = b.weights.tensor(&format!("{prefix}.weight"), &[out as usize, features])?;
     let bias = if has_bias { Some(b.weights.tensor(&format!("{prefix}.bias"), &[out as usize])?) } else { None };
     let layer = nn::Dense::new(b.gpu, input.shape(), out, &weights, bias.as_deref(), Activation::None)?;
-    let output = b.tensor(layer.output_shape(1))?;
+    let output = b.tensor(layer.output_shape(input.shape().batch))?;
     b.graph.dispatches.push(layer.bind(b.gpu, input, &output)?);
     Ok(output)
 }

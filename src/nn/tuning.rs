@@ -30,14 +30,23 @@ pub struct Tuning {
     /// on GPUs workgroup memory is fast and every dispatch and round trip through global
     /// memory costs, so they get the fused blocks (unmeasured on a real GPU so far).
     pub fused_blocks: bool,
+    /// The other faces' crops and MiniFASNet batch dispatched indirectly, with workgroup
+    /// counts a GPU kernel zeroes when the frame has one face (engine/check.rs `Gate`). On
+    /// lavapipe (2 cores) a check of one face took 282 ms with it against 431 without (the
+    /// batch of one more face is as costly as the best face's pair), for 2.5 ms more CPU
+    /// recording (wgpu validates each indirect dispatch). GPUs run the batch directly: its
+    /// compute is small there and the recording is what costs.
+    pub gate_other_faces: bool,
 }
 
 impl Tuning {
     /// What CPU adapters run (lavapipe, llvmpipe).
-    pub const CPU: Tuning = Tuning { pointwise: PointwiseVariant::Blocked, wide_dense_conv: true, specialised_stems: true, fused_blocks: false };
+    pub const CPU: Tuning =
+        Tuning { pointwise: PointwiseVariant::Blocked, wide_dense_conv: true, specialised_stems: true, fused_blocks: false, gate_other_faces: true };
 
     /// What GPUs run.
-    pub const GPU: Tuning = Tuning { pointwise: PointwiseVariant::Tiled, wide_dense_conv: false, specialised_stems: false, fused_blocks: true };
+    pub const GPU: Tuning =
+        Tuning { pointwise: PointwiseVariant::Tiled, wide_dense_conv: false, specialised_stems: false, fused_blocks: true, gate_other_faces: false };
 
     /// The policy for `adapter`.
     pub fn for_adapter(adapter: &AdapterSummary) -> Tuning {

@@ -188,8 +188,17 @@ fn engine_options(json: Option<&str>) -> Result<(EngineOptions, FailureLimit), F
             "adapter" => options.gpu = GpuOptions { adapter_name: Some(value.as_str().ok_or_else(|| bad(key, "a string"))?.to_string()), ..options.gpu },
             "landmarks" => options.landmarks = value.as_bool().ok_or_else(|| bad(key, "true or false"))?,
             "calibrate_box" => options.calibrate_box = value.as_bool().ok_or_else(|| bad(key, "true or false"))?,
+            "upright_crops" => options.upright_crops = value.as_bool().ok_or_else(|| bad(key, "true or false"))?,
+            "max_faces" => {
+                let faces = value.as_u64().ok_or_else(|| bad(key, "a whole number"))?;
+                options.max_faces = u32::try_from(faces).map_err(|_| bad(key, "1 to 8"))?;
+            }
             "max_failed_sessions" => limit.max_failures = value.as_u64().ok_or_else(|| bad(key, "a whole number"))? as usize,
-            other => return Err(Failure::invalid(format!("unknown option {other:?} (backend, adapter, landmarks, calibrate_box, max_failed_sessions)"))),
+            other => {
+                return Err(Failure::invalid(format!(
+                    "unknown option {other:?} (backend, adapter, landmarks, calibrate_box, upright_crops, max_faces, max_failed_sessions)"
+                )));
+            }
         }
     }
     Ok((options, limit))
@@ -198,8 +207,10 @@ fn engine_options(json: Option<&str>) -> Result<(EngineOptions, FailureLimit), F
 /// Creates an engine: picks the adapter, compiles and warms up every kernel, loads the
 /// networks. `options_json` is NULL for the defaults or a JSON object with any of
 /// `"backend"` ("auto", "vulkan", "metal", "dx12", "gl"), `"adapter"` (a name fragment),
-/// `"landmarks"` (report the 468 landmarks), `"calibrate_box"` (default true) and
-/// `"max_failed_sessions"` (sessions refused for 5 minutes after this many failures in 5
+/// `"landmarks"` (report the 468 landmarks), `"calibrate_box"` (default true),
+/// `"upright_crops"` (default true; false cuts MiniFASNet's crops as the published pipeline
+/// does), `"max_faces"` (faces a check judges, each with its own liveness in `faces`, 1 to 8,
+/// default 2) and `"max_failed_sessions"` (sessions refused for 5 minutes after this many failures in 5
 /// minutes; default 5). On success `*out` is the engine, to be freed with
 /// `liveshade_engine_free`.
 ///

@@ -25,14 +25,25 @@ pub struct Engine {
 #[pymethods]
 impl Engine {
     /// Picks the adapter, compiles and warms up every kernel and loads the networks.
+    // Python's keyword arguments, one per engine option.
+    #[allow(clippy::too_many_arguments)]
     #[new]
-    #[pyo3(signature = (backend = "auto", adapter = None, landmarks = false, calibrate_box = true, max_failed_sessions = None))]
-    fn new(py: Python<'_>, backend: &str, adapter: Option<String>, landmarks: bool, calibrate_box: bool, max_failed_sessions: Option<usize>) -> PyResult<Self> {
+    #[pyo3(signature = (backend = "auto", adapter = None, landmarks = false, calibrate_box = true, upright_crops = true, max_faces = 2, max_failed_sessions = None))]
+    fn new(
+        py: Python<'_>,
+        backend: &str,
+        adapter: Option<String>,
+        landmarks: bool,
+        calibrate_box: bool,
+        upright_crops: bool,
+        max_faces: u32,
+        max_failed_sessions: Option<usize>,
+    ) -> PyResult<Self> {
         let gpu = GpuOptions { backend: backend.parse().map_err(py_error)?, adapter_name: adapter };
         // The rest (the `internals` feature's tuning) is the default; built alone, without that
         // feature, the update names no field, which clippy would otherwise refuse.
         #[allow(clippy::needless_update)]
-        let options = EngineOptions { gpu, landmarks, calibrate_box, ..EngineOptions::default() };
+        let options = EngineOptions { gpu, landmarks, calibrate_box, upright_crops, max_faces, ..EngineOptions::default() };
         let mut limit = FailureLimit::default();
         if let Some(max) = max_failed_sessions {
             limit.max_failures = max;

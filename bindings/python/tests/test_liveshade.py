@@ -130,6 +130,23 @@ def test_bad_input_is_a_clear_type_or_value_error(engine, image, error, words):
     assert words in str(caught.value), str(caught.value)
 
 
+def image_array(path):
+    """A file's pixels as an HxWx3 array (EXIF orientation applied), by the library's decoder."""
+    height, width, rgb = liveshade.decode_image(str(path))
+    return numpy.frombuffer(rgb, numpy.uint8).reshape(height, width, 3)
+
+
+def test_each_face_gets_its_own_liveness(engine):
+    # A live face beside a tablet replaying one: two faces, each judged, and the check
+    # inconclusive because a terminal expects one person.
+    live = image_array(ROOT / "samples" / "live_T1.jpg")
+    replay = image_array(ROOT / "samples" / "spoof_replay_tablet_F2.jpg")
+    report = engine.check(numpy.ascontiguousarray(numpy.concatenate([live, replay], axis=1)))
+    assert len(report.faces) >= 2 and report.verdict == "inconclusive" and "several_faces" in report.reasons
+    labels = {("left" if (f.box[0] + f.box[2]) / 2 < live.shape[1] else "right"): f.liveness.label for f in report.faces[:2]}
+    assert labels == {"left": "live", "right": "spoof"}
+
+
 def test_bad_formats_and_options_are_value_errors(engine):
     rgb = numpy.zeros((64, 64, 3), numpy.uint8)
     with pytest.raises(ValueError, match="unknown format"):
@@ -140,6 +157,8 @@ def test_bad_formats_and_options_are_value_errors(engine):
         engine.check(str(SAMPLES[0]), format="BGR")
     with pytest.raises(ValueError, match="unknown backend"):
         liveshade.Engine(backend="glide")
+    with pytest.raises(ValueError, match="max_faces"):
+        liveshade.Engine(backend=BACKEND, max_faces=0)
     with pytest.raises(liveshade.Error, match="no GPU adapter"):
         liveshade.Engine(backend=BACKEND, adapter="no adapter has this name")
     with pytest.raises(ValueError, match="live_threshold"):

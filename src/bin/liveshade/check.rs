@@ -27,6 +27,10 @@ pub struct CheckArgs {
     /// box the models were trained with (shared/golden/BOX_CALIBRATION.md).
     #[arg(long)]
     raw_box: bool,
+    /// Cut MiniFASNet's crops axis-aligned, as Silent-Face does (parity with the published
+    /// pipeline), instead of turned upright by the roll of the eyes.
+    #[arg(long)]
+    published_crops: bool,
     #[command(flatten)]
     sign: SignArgs,
 }
@@ -54,7 +58,7 @@ fn print_report(path: &str, report: &Report) {
 /// Checks each image; false if any could not be checked.
 pub fn run(args: &CheckArgs) -> Result<bool, liveshade::Error> {
     let (json, landmarks) = (args.json, args.landmarks);
-    let options = EngineOptions { calibrate_box: !args.raw_box, landmarks, ..args.adapter.engine_options()? };
+    let options = EngineOptions { calibrate_box: !args.raw_box, upright_crops: !args.published_crops, landmarks, ..args.adapter.engine_options()? };
     let signer = args.sign.signer()?;
     let engine = Engine::new(options)?;
     let provenance = Provenance::of_adapter(engine.adapter());

@@ -37,7 +37,7 @@ def adapters() -> List[Dict[str, str]]:
     """The GPU adapters found: name, backend, device_type, driver."""
 
 class Liveness:
-    """MiniFASNet's ensemble on the best face."""
+    """MiniFASNet's ensemble on one face (each face a check judges has its own)."""
 
     live: float
     label: str
@@ -122,6 +122,8 @@ class Engine:
         adapter: Optional[str] = None,
         landmarks: bool = False,
         calibrate_box: bool = True,
+        upright_crops: bool = True,
+        max_faces: int = 2,
         max_failed_sessions: Optional[int] = None,
     ) -> None: ...
     @property
