@@ -13,7 +13,10 @@
 //!   print parts), and attack sequences rendered here: a live photo printed and held
 //!   still, tilted and waved in front of a pinhole camera, with sensor noise.
 //!
-//! `cargo run --release --example error_rates -- ../shared`
+//! `cargo run --release --example error_rates -- ../shared [stills|rendered]` (`stills`: the
+//! stills alone; `rendered`: the rendered attacks alone). With `LIVESHADE_PROBE=1` it also
+//! prints, every 5th frame of each sequence, what the flatness cue sees: eye distance, yaw,
+//! shape change and nose parallax against the first frame.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -374,17 +377,53 @@ fn rendered_attacks(shared: &Path) -> liveshade::Result<Vec<Sequence>> {
     Ok(out)
 }
 
+/// What the session's cues measured, in one cell.
+fn cues(c: &liveshade::Cues) -> String {
+    let flatness = c.flatness.map(|f| format!("{f:.3}")).unwrap_or_else(|| "-".into());
+    format!("{} blinks; parallax {flatness} over {} pairs; yaw {:+.0} to {:+.0}", c.blinks, c.motion_pairs, c.min_yaw, c.max_yaw)
+}
+
 /// The reference rule on `reference`'s crops against liveshade's on `upright`'s.
+/// Every 5th frame of `sequence`: the best face's eye distance and yaw, and its shape change
+/// and nose parallax against the first frame (geometry.rs), on standard error.
+fn probe(engine: &Engine, sequence: &Sequence) -> liveshade::Result<()> {
+    use liveshade::internals::{geometry, landmarks};
+    let mut first: Option<Vec<[f32; 3]>> = None;
+    for (i, frame) in sequence.frames.iter().enumerate().step_by(5) {
+        let report = engine.check_with_landmarks(&liveshade::Frame::rgb8(frame.width, frame.height, &frame.pixels)?)?;
+        let Some(face) = report.faces.first() else { continue };
+        let Some(points) = face.landmarks.clone() else { continue };
+        let io = landmarks::interocular(&points);
+        let (change, parallax) = match &first {
+            Some(r) => (geometry::shape_change(r, &points), geometry::nose_parallax(r, &points)),
+            None => (0.0, None),
+        };
+        eprintln!(
+            "{} frame {i}: eye distance {io:.1}, yaw {:+.1}, shape change {change:.3}, parallax {parallax:?}",
+            sequence.name,
+            face.pose.map(|p| p.yaw).unwrap_or(0.0)
+        );
+        if first.is_none() {
+            first = Some(points);
+        }
+    }
+    Ok(())
+}
+
 fn sessions(reference: &Engine, upright: &Engine, shared: &Path) -> liveshade::Result<()> {
-    let mut all = shared_sequences(shared)?;
+    // `-- ../shared rendered`: the rendered attacks alone.
+    let mut all = if std::env::args().nth(2).as_deref() == Some("rendered") { Vec::new() } else { shared_sequences(shared)? };
     all.extend(rendered_attacks(shared)?);
     let limit = liveshade::FailureLimit { max_failures: 1_000_000, ..Default::default() };
     let (reference, upright) = (Sessions::with_limit(reference, limit), Sessions::with_limit(upright, limit));
     println!("\n### Passive sessions\n");
-    println!("| sequence | truth | frames | reference rule (MiniFASNet fused alone) | liveshade | liveshade's first reason |");
-    println!("|---|---|---|---|---|---|");
+    println!("| sequence | truth | frames | reference rule (MiniFASNet fused alone) | liveshade | liveshade's first reason | liveshade's cues |");
+    println!("|---|---|---|---|---|---|---|");
     let mut errors: BTreeMap<&str, [usize; 2]> = BTreeMap::new();
     for sequence in &all {
+        if std::env::var("LIVESHADE_PROBE").is_ok() {
+            probe(upright.engine(), sequence)?;
+        }
         let mut results = Vec::new();
         for (sessions, confirm) in [(&reference, false), (&upright, true)] {
             let mut session = sessions.start(SessionOptions { confirm_live: confirm, ..SessionOptions::passive() })?;
@@ -399,13 +438,14 @@ fn sessions(reference: &Engine, upright: &Engine, shared: &Path) -> liveshade::R
         }
         let show = |v: &liveshade::Verdict| format!("{} ({:.3}, {} frames)", v.kind.as_str(), v.score, v.frames_accepted + v.frames_rejected);
         println!(
-            "| {} | {:?} | {} | {} | {} | {} |",
+            "| {} | {:?} | {} | {} | {} | {} | {} |",
             sequence.name,
             sequence.truth,
             sequence.frames.len(),
             show(&results[0]),
             show(&results[1]),
-            results[1].reasons.first().map(String::as_str).unwrap_or("")
+            results[1].reasons.first().map(String::as_str).unwrap_or(""),
+            cues(&results[1].cues)
         );
         for (mode, v) in ["reference", "liveshade"].iter().zip(&results) {
             let wrong = match sequence.truth {
@@ -426,8 +466,10 @@ fn main() -> liveshade::Result<()> {
     let reference = Engine::new(EngineOptions { upright_crops: false, ..EngineOptions::default() })?;
     let upright = Engine::new(EngineOptions::default())?;
     println!("adapter: {} ({})", upright.adapter().name, upright.adapter().backend);
-    stills(&reference, &upright, &shared)?;
-    // `-- ../shared stills` stops after the stills.
+    // `-- ../shared stills` stops after the stills, `-- ../shared rendered` skips them.
+    if std::env::args().nth(2).as_deref() != Some("rendered") {
+        stills(&reference, &upright, &shared)?;
+    }
     if std::env::args().nth(2).as_deref() != Some("stills") {
         sessions(&reference, &upright, &shared)?;
     }
