@@ -13,8 +13,8 @@
 //!   print parts), and attack sequences rendered here: a live photo printed and held
 //!   still, tilted and waved in front of a pinhole camera, with sensor noise.
 //!
-//! `cargo run --release --example error_rates -- ../shared [stills|rendered]` (`stills`: the
-//! stills alone; `rendered`: the rendered attacks alone). With `LIVESHADE_PROBE=1` it also
+//! `cargo run --release --example error_rates -- ../shared [stills|sessions|rendered]`
+//! (the stills alone, the sessions alone, the rendered attacks' sessions alone). With `LIVESHADE_PROBE=1` it also
 //! prints, every 5th frame of each sequence, what the flatness cue sees: eye distance, yaw,
 //! shape change and nose parallax against the first frame.
 
@@ -383,33 +383,47 @@ fn cues(c: &liveshade::Cues) -> String {
     format!("{} blinks; parallax {flatness} over {} pairs; yaw {:+.0} to {:+.0}", c.blinks, c.motion_pairs, c.min_yaw, c.max_yaw)
 }
 
-/// The reference rule on `reference`'s crops against liveshade's on `upright`'s.
-/// Every 5th frame of `sequence`: the best face's eye distance and yaw, and its shape change
-/// and nose parallax against the first frame (geometry.rs), on standard error.
+/// Every frame of `sequence` through the engine; every 5th frame's eye distance, yaw, shape
+/// change and nose parallax against the first (geometry.rs), then over every pair 5 or more
+/// frames apart the slope of parallax against shape change, on standard error.
 fn probe(engine: &Engine, sequence: &Sequence) -> liveshade::Result<()> {
     use liveshade::internals::{geometry, landmarks};
-    let mut first: Option<Vec<[f32; 3]>> = None;
-    for (i, frame) in sequence.frames.iter().enumerate().step_by(5) {
+    let mut faces: Vec<Vec<[f32; 3]>> = Vec::new();
+    for (i, frame) in sequence.frames.iter().enumerate() {
         let report = engine.check_with_landmarks(&liveshade::Frame::rgb8(frame.width, frame.height, &frame.pixels)?)?;
         let Some(face) = report.faces.first() else { continue };
         let Some(points) = face.landmarks.clone() else { continue };
-        let io = landmarks::interocular(&points);
-        let (change, parallax) = match &first {
-            Some(r) => (geometry::shape_change(r, &points), geometry::nose_parallax(r, &points)),
-            None => (0.0, None),
-        };
-        eprintln!(
-            "{} frame {i}: eye distance {io:.1}, yaw {:+.1}, shape change {change:.3}, parallax {parallax:?}",
-            sequence.name,
-            face.pose.map(|p| p.yaw).unwrap_or(0.0)
-        );
-        if first.is_none() {
-            first = Some(points);
+        if i % 5 == 0 {
+            let io = landmarks::interocular(&points);
+            let (change, parallax) = match faces.first() {
+                Some(r) => (geometry::shape_change(r, &points), geometry::nose_parallax(r, &points)),
+                None => (0.0, None),
+            };
+            eprintln!(
+                "{} frame {i}: eye distance {io:.1}, yaw {:+.1}, shape change {change:.3}, parallax {parallax:?}",
+                sequence.name,
+                face.pose.map(|p| p.yaw).unwrap_or(0.0)
+            );
+        }
+        faces.push(points);
+    }
+    let (mut n, mut sx, mut sy, mut sxx, mut sxy) = (0.0f64, 0.0, 0.0, 0.0, 0.0);
+    let mut largest = 0.0f32;
+    for i in 0..faces.len() {
+        for j in (i + 5..faces.len()).step_by(3) {
+            let s = geometry::shape_change(&faces[i], &faces[j]) as f64;
+            if let Some(p) = geometry::nose_parallax(&faces[i], &faces[j]) {
+                (n, sx, sy, sxx, sxy) = (n + 1.0, sx + s, sy + p as f64, sxx + s * s, sxy + s * p as f64);
+                largest = largest.max(s as f32);
+            }
         }
     }
+    let slope = (n * sxy - sx * sy) / (n * sxx - sx * sx);
+    eprintln!("{}: {n} pairs, shape change up to {largest:.3}, parallax mean {:.3}, slope {slope:.2}", sequence.name, sy / n);
     Ok(())
 }
 
+/// The reference rule on `reference`'s crops against liveshade's on `upright`'s.
 fn sessions(reference: &Engine, upright: &Engine, shared: &Path) -> liveshade::Result<()> {
     // `-- ../shared rendered`: the rendered attacks alone.
     let mut all = if std::env::args().nth(2).as_deref() == Some("rendered") { Vec::new() } else { shared_sequences(shared)? };
@@ -466,11 +480,13 @@ fn main() -> liveshade::Result<()> {
     let reference = Engine::new(EngineOptions { upright_crops: false, ..EngineOptions::default() })?;
     let upright = Engine::new(EngineOptions::default())?;
     println!("adapter: {} ({})", upright.adapter().name, upright.adapter().backend);
-    // `-- ../shared stills` stops after the stills, `-- ../shared rendered` skips them.
-    if std::env::args().nth(2).as_deref() != Some("rendered") {
+    // `-- ../shared stills`: the stills alone; `sessions`: the sessions alone; `rendered`:
+    // the rendered attacks' sessions alone.
+    let only = std::env::args().nth(2);
+    if only.is_none() || only.as_deref() == Some("stills") {
         stills(&reference, &upright, &shared)?;
     }
-    if std::env::args().nth(2).as_deref() != Some("stills") {
+    if only.as_deref() != Some("stills") {
         sessions(&reference, &upright, &shared)?;
     }
     Ok(())
