@@ -28,7 +28,7 @@ def verify(document: str, public_key: str, nonce: str) -> Dict[str, Any]:
     """The signed payload if the result is signed by that key over that nonce, unchanged."""
 
 def version() -> Dict[str, Any]:
-    """{"library": "0.1.0", "result_schema": 1, "weights": {file: sha256}}."""
+    """{"library": "0.1.0", "result_schema": 2, "weights": {file: sha256}}."""
 
 def decode_image(image: Union[str, "os.PathLike[str]", bytes]) -> Tuple[int, int, bytes]:
     """Decodes a JPEG or PNG, EXIF orientation applied: (height, width, RGB bytes)."""
