@@ -10,6 +10,7 @@ use zeroize::Zeroizing;
 
 use crate::engine::EngineOptions;
 use crate::engine::detect::FaceStages;
+use crate::engine::other_faces::{Gate, INDIRECT_ARGS_BYTES, OtherFaces};
 use crate::engine::readback::{Part, READBACK_BYTES, Readback};
 use crate::engine::report::{Report, Timings};
 use crate::engine::resample::{Resample, frame_buffer, letterbox_transform};
@@ -74,36 +75,6 @@ pub(super) struct Check {
     /// Two readback buffers, so that a pipelined check can copy its results while the one
     /// before it is still mapped; a plain check uses the first.
     pub readbacks: [wgpu::Buffer; 2],
-}
-
-/// Both MiniFASNets over a batch of the faces after the best, and their crops.
-struct OtherFaces {
-    v2: MiniFasNet,
-    v1se: MiniFasNet,
-    /// V2's and V1SE's crops of every one of those faces.
-    crops: [Resample; 2],
-    /// Their workgroup counts as the frame needs them; None where the adapter cannot
-    /// dispatch indirectly (they then always run).
-    gate: Option<Gate>,
-}
-
-/// One indirect dispatch's arguments: x, y, z workgroups.
-const INDIRECT_ARGS_BYTES: u64 = 12;
-
-/// roi.wgsl `gate_other_faces` and the counts it writes.
-struct Gate {
-    dispatch: Dispatch,
-    /// [x, y, z] per other-face dispatch, or zeros (no second face): frame-derived, in the arena.
-    workgroups: wgpu::Buffer,
-}
-
-impl OtherFaces {
-    fn new(gpu: &Gpu, arena: &mut BufferArena, build: BuildOptions, faces: u32, upright: bool) -> Result<OtherFaces> {
-        let v2 = MiniFasNet::batched(gpu, Variant::V2, &Weights::bundled(Network::MiniFasNetV2)?, arena, build, faces)?;
-        let v1se = MiniFasNet::batched(gpu, Variant::V1Se, &Weights::bundled(Network::MiniFasNetV1Se)?, arena, build, faces)?;
-        let crops = [Resample::other_faces_crop(gpu, arena, v2.input(), 0, upright)?, Resample::other_faces_crop(gpu, arena, v1se.input(), 1, upright)?];
-        Ok(OtherFaces { v2, v1se, crops, gate: None })
-    }
 }
 
 /// The dispatches bound to the frame buffer: the four resamplers (in `Resample` order), the
@@ -201,13 +172,9 @@ impl Check {
             // The counts as built; the frame readers' never change when they are rebound.
             let mut built: Vec<u32> = Vec::new();
             check.visit_other_faces(&mut |dispatch| built.extend(dispatch.workgroups()));
-            let bytes: Vec<u8> = bytemuck::cast_slice(&built).to_vec();
-            let built_buffer = gpu.initialised_buffer("other faces' workgroups as built", &bytes, wgpu::BufferUsages::STORAGE)?;
-            let usage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::INDIRECT | wgpu::BufferUsages::COPY_SRC;
-            let workgroups = check.arena.buffer(gpu, "other faces' workgroups", bytes.len() as u64, usage)?;
-            let dispatch = check.faces.bind_gate(gpu, &built_buffer, &workgroups, built.len() as u64)?;
+            let gate = Gate::new(gpu, &mut check.arena, &check.faces, &built)?;
             if let Some(others) = check.others.as_mut() {
-                others.gate = Some(Gate { dispatch, workgroups });
+                others.gate = Some(gate);
             }
         }
         gpu.check("building the engine")?;
@@ -245,6 +212,17 @@ impl Check {
 
     /// Calls `visit` with each dispatch of one stage, in the order they run.
     pub fn visit_stage<'s>(&'s self, stage: Stage, visit: &mut dyn FnMut(&'s Dispatch)) {
+        self.visit_best_face(stage, visit);
+        if stage == Stage::Liveness && self.all_faces {
+            if let Some(gate) = self.others.as_ref().and_then(|o| o.gate.as_ref()) {
+                visit(&gate.dispatch);
+            }
+            self.visit_other_faces(visit);
+        }
+    }
+
+    /// The stage's dispatches for the best face (every dispatch of detection and landmarks).
+    fn visit_best_face<'s>(&'s self, stage: Stage, visit: &mut dyn FnMut(&'s Dispatch)) {
         let [letterbox, face_mesh, crop_v2, crop_v1se] = [0, 1, 2, 3].map(|i| &self.frame_readers.resamples[i]);
         match stage {
             Stage::Detection => {
@@ -264,13 +242,7 @@ impl Check {
                 visit(crop_v2);
                 self.v2.graph().dispatches_iter().for_each(&mut *visit);
                 visit(crop_v1se);
-                self.v1se.graph().dispatches_iter().for_each(&mut *visit);
-                if self.all_faces {
-                    if let Some(gate) = self.others.as_ref().and_then(|o| o.gate.as_ref()) {
-                        visit(&gate.dispatch);
-                    }
-                    self.visit_other_faces(visit);
-                }
+                self.v1se.graph().dispatches_iter().for_each(visit);
             }
         }
     }
@@ -292,24 +264,17 @@ impl Check {
     pub fn record_stage(&self, stage: Stage, pass: &mut wgpu::ComputePass<'_>) {
         let mut previous = None;
         let gate = self.others.as_ref().and_then(|o| o.gate.as_ref());
-        match (stage, gate) {
-            (Stage::Liveness, Some(gate)) if self.all_faces => {
-                let mut own = true;
-                self.visit_stage(stage, &mut |dispatch| {
-                    if std::ptr::eq(dispatch, &gate.dispatch) {
-                        own = false;
-                        dispatch.record_in_sequence(pass, &mut previous);
-                    } else if own {
-                        dispatch.record_in_sequence(pass, &mut previous);
-                    }
-                });
+        match gate.filter(|_| stage == Stage::Liveness && self.all_faces) {
+            Some(gate) => {
+                self.visit_best_face(stage, &mut |dispatch| dispatch.record_in_sequence(pass, &mut previous));
+                gate.dispatch.record_in_sequence(pass, &mut previous);
                 let mut index = 0u64;
                 self.visit_other_faces(&mut |dispatch| {
                     dispatch.record_indirect(pass, &mut previous, &gate.workgroups, index * INDIRECT_ARGS_BYTES);
                     index += 1;
                 });
             }
-            _ => self.visit_stage(stage, &mut |dispatch| dispatch.record_in_sequence(pass, &mut previous)),
+            None => self.visit_stage(stage, &mut |dispatch| dispatch.record_in_sequence(pass, &mut previous)),
         }
     }
 

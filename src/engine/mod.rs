@@ -12,6 +12,7 @@
 //!   -> Face Mesh -> project_landmarks                             models/facemesh.rs, detect.rs
 //!   -> resize_linear_u8 (or warp_affine_u8, upright) 80x80
 //!      -> MiniFASNetV2, again -> V1SE                             resample.rs, models/minifasnet.rs
+//!   -> the other faces' crops, MiniFASNet batched over them       other_faces.rs
 //!   -> copies into one readback struct                            readback.rs
 //!   -> zero every buffer above (same submission)                  check.rs
 //! ```
@@ -29,6 +30,7 @@ mod downscale;
 pub(crate) mod judge;
 pub(crate) mod kernels;
 pub mod landmarks;
+mod other_faces;
 mod pipelined;
 mod profile;
 mod readback;

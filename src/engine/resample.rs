@@ -132,19 +132,11 @@ impl Resample {
     /// Crop `crop` (0 V2, 1 V1SE) of every face after the best, one output of the batched
     /// `output` each, upright or as Silent-Face cuts it.
     pub fn other_faces_crop(gpu: &Gpu, arena: &mut BufferArena, output: &Tensor, crop: u32, upright: bool) -> Result<Resample> {
-        let mut resample = if upright {
-            // Two warp records a face (roi.wgsl `other_transforms`).
-            let mut r = Resample::new(gpu, arena, &kernels::WARP_AFFINE_U8, output, true, true, crop, MINIFASNET_VALUES)?;
-            r.record_stride = 2;
-            r
-        } else {
-            // OtherFaceCrops: three 8-int records a face.
-            let mut r = Resample::new(gpu, arena, &kernels::RESIZE_LINEAR_U8, output, false, true, crop, MINIFASNET_VALUES)?;
-            r.record_stride = 3;
-            r
-        };
-        resample.other_faces = true;
-        Ok(resample)
+        // Upright: two warp records a face (roi.wgsl `other_transforms`); otherwise
+        // OtherFaceCrops, three 8-int records a face.
+        let (kernel, replicate, record_stride) = if upright { (&kernels::WARP_AFFINE_U8, true, 2) } else { (&kernels::RESIZE_LINEAR_U8, false, 3) };
+        let resample = Resample::new(gpu, arena, kernel, output, replicate, true, crop, MINIFASNET_VALUES)?;
+        Ok(Resample { record_stride, other_faces: true, ..resample })
     }
 
     #[allow(clippy::too_many_arguments)]
