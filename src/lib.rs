@@ -127,5 +127,5 @@ pub mod internals {
     pub use crate::engine::landmarks;
     pub use crate::engine::{Resampling, resample, upright_crop_transform};
     pub use crate::frame::yuv_to_rgb;
-    pub use crate::liveness::{challenge, cues, fusion, geometry, quality, repeats};
+    pub use crate::liveness::{challenge, cues, fusion, geometry, quality, repeats, texture};
 }

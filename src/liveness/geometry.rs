@@ -131,45 +131,49 @@ pub fn nose_parallax(reference: &[Point], current: &[Point]) -> Option<f32> {
 /// distance. A head turn or a photo tilted in perspective changes it; sliding or rolling a
 /// photo does not. Flatness is only judged once this is large enough to tell.
 pub fn shape_change(reference: &[Point], current: &[Point]) -> f32 {
-    let n = PLANE.len() as f64;
-    let xy = |p: &Point| (p[0] as f64, p[1] as f64);
-    let (mut ax, mut ay, mut bx, mut by) = (0.0, 0.0, 0.0, 0.0);
-    for &i in &PLANE {
-        let (x, y) = xy(&reference[i]);
-        let (u, v) = xy(&current[i]);
-        ax += x;
-        ay += y;
-        bx += u;
-        by += v;
+    let xy = |p: &Point| [p[0] as f64, p[1] as f64];
+    let from: Vec<_> = PLANE.iter().map(|&i| xy(&reference[i])).collect();
+    let to: Vec<_> = PLANE.iter().map(|&i| xy(&current[i])).collect();
+    let scale = interocular(current).max(interocular(reference)) as f64;
+    match similarity_residual(&from, &to) {
+        Some(residual) if scale > 0.0 => (residual / scale) as f32,
+        _ => 0.0,
     }
-    let (ax, ay, bx, by) = (ax / n, ay / n, bx / n, by / n);
-    // Complex least squares: current - mean = s * (reference - mean), s = a + ib.
+}
+
+/// RMS distance (pixels) of `to` from the best similarity image of `from` (least squares
+/// in complex numbers: `to - mean = s (from - mean)`); None for fewer than 2 points or
+/// points all in one place.
+pub fn similarity_residual(from: &[[f64; 2]], to: &[[f64; 2]]) -> Option<f64> {
+    if from.len() != to.len() || from.len() < 2 {
+        return None;
+    }
+    let n = from.len() as f64;
+    let mean = |points: &[[f64; 2]]| {
+        let (x, y) = points.iter().fold((0.0, 0.0), |(x, y), p| (x + p[0], y + p[1]));
+        [x / n, y / n]
+    };
+    let (a, b) = (mean(from), mean(to));
     let (mut num_re, mut num_im, mut den) = (0.0, 0.0, 0.0);
-    for &i in &PLANE {
-        let (x, y) = xy(&reference[i]);
-        let (u, v) = xy(&current[i]);
-        let (x, y, u, v) = (x - ax, y - ay, u - bx, v - by);
+    for (p, q) in from.iter().zip(to) {
+        let (x, y, u, v) = (p[0] - a[0], p[1] - a[1], q[0] - b[0], q[1] - b[1]);
         num_re += u * x + v * y;
         num_im += v * x - u * y;
         den += x * x + y * y;
     }
     if den <= 0.0 {
-        return 0.0;
+        return None;
     }
-    let (a, b) = (num_re / den, num_im / den);
-    let mut squared = 0.0;
-    for &i in &PLANE {
-        let (x, y) = xy(&reference[i]);
-        let (u, v) = xy(&current[i]);
-        let (x, y) = (x - ax, y - ay);
-        let (pu, pv) = (a * x - b * y + bx, b * x + a * y + by);
-        squared += (pu - u).powi(2) + (pv - v).powi(2);
-    }
-    let scale = interocular(current).max(interocular(reference)) as f64;
-    if scale <= 0.0 {
-        return 0.0;
-    }
-    ((squared / n).sqrt() / scale) as f32
+    let (re, im) = (num_re / den, num_im / den);
+    let squared: f64 = from
+        .iter()
+        .zip(to)
+        .map(|(p, q)| {
+            let (x, y) = (p[0] - a[0], p[1] - a[1]);
+            (re * x - im * y + b[0] - q[0]).powi(2) + (im * x + re * y + b[1] - q[1]).powi(2)
+        })
+        .sum();
+    Some((squared / n).sqrt())
 }
 
 #[cfg(test)]

@@ -3,7 +3,8 @@
 //! Each frame is first compared with the last few (`repeats.rs`: a still image streamed
 //! repeats its pixels), then goes through the engine and the quality gates (`quality.rs`); accepted
 //! frames feed the passive fusion of MiniFASNet's live probability (`fusion.rs`), the
-//! geometry cue (is the face a plane? `geometry.rs`), blink / mouth / turn detection
+//! flatness cue (is the face a plane? on its texture, `texture.rs`, or for sessions fed
+//! reports alone on its landmarks, `geometry.rs`), blink / mouth / turn detection
 //! (`cues.rs`, on the engine's landmark measurements, `engine/landmarks.rs`) and, in active mode, a random
 //! sequence of challenges (`challenge.rs`). [`Session`] (`session.rs`) ends with a
 //! [`Verdict`] (`verdict.rs`): live, spoof or inconclusive, with its reasons and no pixels.
@@ -19,6 +20,7 @@ mod options;
 crate::internal_mod!(quality);
 crate::internal_mod!(repeats);
 mod session;
+crate::internal_mod!(texture);
 mod verdict;
 
 pub use challenge::Challenge;
