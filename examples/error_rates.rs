@@ -9,19 +9,25 @@
 //!   JPEG-compressed at quality 20, and cropped tight around the face. APCER per attack
 //!   type (print, screen) is the share of attacks called live; BPCER the share of live
 //!   faces called spoof; "not accepted" adds inconclusive and no_face.
-//! - Sessions (passive): the 7 shared sequences (the GIF demo cut into its live, replay and
-//!   print parts), and attack sequences rendered here: a live photo printed and held
-//!   still, tilted and waved in front of a pinhole camera, with sensor noise.
+//! - Sessions, passive and active (one challenge, a blink: the only one the shared
+//!   sequences perform): the 7 shared sequences (the GIF demo cut into its live, replay
+//!   and print parts), and attack sequences rendered by tests/common/pinhole.rs: a live
+//!   photo printed and held still, tilted and waved in front of a pinhole camera, with
+//!   sensor noise.
 //!
 //! `cargo run --release --example error_rates -- ../shared [stills|sessions|rendered]`
 //! (the stills alone, the sessions alone, the rendered attacks' sessions alone). With `LIVESHADE_PROBE=1` it also
-//! prints, every 5th frame of each sequence, what the flatness cue sees: eye distance, yaw,
-//! shape change and nose parallax against the first frame.
+//! prints what the flatness cue sees: every 5th frame's eye distance, yaw, landmark shape
+//! change and nose parallax against the first frame, and every frame's texture measures
+//! (src/liveness/texture.rs).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use liveshade::{CheckVerdict, DecodedImage, Engine, EngineOptions, SessionOptions, Sessions, VerdictKind};
+
+#[path = "../tests/common/pinhole.rs"]
+mod pinhole;
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
 enum Truth {
@@ -309,78 +315,31 @@ fn shared_sequences(shared: &Path) -> liveshade::Result<Vec<Sequence>> {
     Ok(out)
 }
 
-/// A deterministic noise source (xorshift), roughly Gaussian by summing uniforms.
-struct Noise(u64);
-
-impl Noise {
-    fn next(&mut self) -> f32 {
-        let mut sum = 0.0;
-        for _ in 0..4 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            sum += (self.0 >> 40) as f32 / (1u64 << 24) as f32;
-        }
-        (sum - 2.0) * 1.73 // unit variance
-    }
-}
-
-/// `photo` printed on a card 0.2 m high, 0.5 m in front of a 640x480 pinhole camera
-/// (focal 600 px), turned by `yaw` and `pitch` degrees about its centre and shifted by
-/// `shift` metres; a grey wall behind; sensor noise of 2 levels.
-fn render(photo: &Rgb, yaw: f32, pitch: f32, shift: [f32; 2], noise: &mut Noise) -> Rgb {
-    let (w, h, f, z) = (640u32, 480u32, 600.0f32, 0.5f32);
-    let card_h = 0.2f32;
-    let metres_per_px = card_h / photo.height as f32;
-    let (sy, cy) = yaw.to_radians().sin_cos();
-    let (sp, cp) = pitch.to_radians().sin_cos();
-    // R = Ry(yaw) * Rx(pitch): columns are the card's u, v axes and normal.
-    let u = [cy, 0.0, -sy];
-    let v = [sy * sp, cp, cy * sp];
-    let n = [sy * cp, -sp, cy * cp];
-    let centre = [shift[0], shift[1], z];
-    let dot = |a: [f32; 3], b: [f32; 3]| a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
-    let mut pixels = Vec::with_capacity((w * h * 3) as usize);
-    for y in 0..h {
-        for x in 0..w {
-            let ray = [(x as f32 - w as f32 / 2.0) / f, (y as f32 - h as f32 / 2.0) / f, 1.0];
-            let t = dot(n, centre) / dot(n, ray);
-            let hit = [t * ray[0] - centre[0], t * ray[1] - centre[1], t * ray[2] - centre[2]];
-            let (pu, pv) = (dot(hit, u) / metres_per_px + photo.width as f32 / 2.0, dot(hit, v) / metres_per_px + photo.height as f32 / 2.0);
-            let wall = 90.0 + 40.0 * (y as f32 / h as f32);
-            let p = photo.at(pu, pv).unwrap_or([wall, wall, wall + 10.0]);
-            pixels.extend(p.map(|c| (c + 2.0 * noise.next()).round().clamp(0.0, 255.0) as u8));
-        }
-    }
-    Rgb { width: w, height: h, pixels }
-}
-
 fn rendered_attacks(shared: &Path) -> liveshade::Result<Vec<Sequence>> {
     let photo = Rgb::of(&DecodedImage::open(&shared.join("faces/silent-face-anti-spoofing/live_T1.jpg"))?);
-    let mut noise = Noise(0x9e37_79b9_7f4a_7c15);
-    let frames = 75; // 3 s at 25 frames a second
-    let mut out = Vec::new();
-    let mut make = |name: &str, pose: &dyn Fn(f32) -> (f32, f32, [f32; 2])| {
-        let frames = (0..frames)
-            .map(|i| {
-                let (yaw, pitch, shift) = pose(i as f32 / (frames - 1) as f32);
-                render(&photo, yaw, pitch, shift, &mut noise)
-            })
-            .collect();
-        out.push(Sequence { name: name.into(), truth: Truth::Print, frames });
-    };
-    make("rendered print: held still (hand tremor)", &|s| (0.5 * (s * 40.0).sin(), 0.4 * (s * 31.0).cos(), [0.001 * (s * 23.0).sin(), 0.0]));
-    make("rendered print: tilted back and forth (pitch +-20)", &|s| (0.0, 20.0 * (s * 2.0 * std::f32::consts::PI).sin(), [0.0, 0.0]));
-    make("rendered print: waved (yaw +-30, moving)", &|s| {
-        (30.0 * (s * 2.0 * std::f32::consts::PI).sin(), 5.0 * (s * 9.0).sin(), [0.03 * (s * 6.0).sin(), 0.01 * s])
-    });
-    Ok(out)
+    let card = pinhole::Photo { width: photo.width, height: photo.height, rgb: &photo.pixels };
+    // 3 s at 25 frames a second each.
+    Ok(pinhole::MOVES
+        .iter()
+        .enumerate()
+        .map(|(i, (name, pose))| Sequence {
+            name: format!("rendered print: {name}"),
+            truth: Truth::Print,
+            frames: pinhole::card_sequence(&card, *pose, 75, 0x9e37_79b9_7f4a_7c15 + i as u64)
+                .into_iter()
+                .map(|pixels| Rgb { width: pinhole::WIDTH, height: pinhole::HEIGHT, pixels })
+                .collect(),
+        })
+        .collect())
 }
 
 /// What the session's cues measured, in one cell.
-fn cues(c: &liveshade::Cues) -> String {
-    let flatness = c.flatness.map(|f| format!("{f:.3}")).unwrap_or_else(|| "-".into());
-    format!("{} blinks; parallax {flatness} over {} pairs; yaw {:+.0} to {:+.0}", c.blinks, c.motion_pairs, c.min_yaw, c.max_yaw)
+fn cues(v: &liveshade::Verdict) -> String {
+    let c = &v.cues;
+    let flatness = c.flatness.map(|f| format!("{f:.4}")).unwrap_or_else(|| "-".into());
+    let rejected: Vec<String> = v.rejections.iter().map(|(r, n)| format!("{r} {n}")).collect();
+    let rejected = if rejected.is_empty() { String::new() } else { format!("; rejected: {}", rejected.join(", ")) };
+    format!("{} blinks; parallax {flatness} over {} pairs; yaw {:+.0} to {:+.0}{rejected}", c.blinks, c.motion_pairs, c.min_yaw, c.max_yaw)
 }
 
 /// Every frame of `sequence` through the engine; every 5th frame's eye distance, yaw, shape
@@ -389,10 +348,23 @@ fn cues(c: &liveshade::Cues) -> String {
 fn probe(engine: &Engine, sequence: &Sequence) -> liveshade::Result<()> {
     use liveshade::internals::{geometry, landmarks};
     let mut faces: Vec<Vec<[f32; 3]>> = Vec::new();
+    let mut tracker = liveshade::internals::texture::TextureTracker::default();
+    let mut textures = Vec::new();
     for (i, frame) in sequence.frames.iter().enumerate() {
-        let report = engine.check_with_landmarks(&liveshade::Frame::rgb8(frame.width, frame.height, &frame.pixels)?)?;
+        let pixels = liveshade::Frame::rgb8(frame.width, frame.height, &frame.pixels)?;
+        let report = engine.check_with_landmarks(&pixels)?;
         let Some(face) = report.faces.first() else { continue };
         let Some(points) = face.landmarks.clone() else { continue };
+        let started = std::time::Instant::now();
+        let motion = tracker.observe(&pixels, &points);
+        let took = started.elapsed().as_secs_f64() * 1e3;
+        if let Some(m) = motion {
+            textures.push(m);
+            eprintln!(
+                "{} frame {i}: texture shape {:.4} parallax {:.4} eyes {:.3} matched {} ({took:.2} ms)",
+                sequence.name, m.shape_change, m.parallax, m.eye_change, m.matched
+            );
+        }
         if i % 5 == 0 {
             let io = landmarks::interocular(&points);
             let (change, parallax) = match faces.first() {
@@ -418,6 +390,15 @@ fn probe(engine: &Engine, sequence: &Sequence) -> liveshade::Result<()> {
             }
         }
     }
+    let moving: Vec<f32> = textures.iter().filter(|m| m.shape_change >= 0.015).map(|m| m.parallax).collect();
+    let most = textures.iter().map(|m| m.shape_change).fold(0.0f32, f32::max);
+    eprintln!(
+        "{}: texture over {} frames, shape change up to {most:.4}, {} frames at >= 0.015, their parallax {:?}",
+        sequence.name,
+        textures.len(),
+        moving.len(),
+        moving
+    );
     let slope = (n * sxy - sx * sy) / (n * sxx - sx * sx);
     eprintln!("{}: {n} pairs, shape change up to {largest:.3}, parallax mean {:.3}, slope {slope:.2}", sequence.name, sy / n);
     Ok(())
@@ -430,17 +411,23 @@ fn sessions(reference: &Engine, upright: &Engine, shared: &Path) -> liveshade::R
     all.extend(rendered_attacks(shared)?);
     let limit = liveshade::FailureLimit { max_failures: 1_000_000, ..Default::default() };
     let (reference, upright) = (Sessions::with_limit(reference, limit), Sessions::with_limit(upright, limit));
-    println!("\n### Passive sessions\n");
-    println!("| sequence | truth | frames | reference rule (MiniFASNet fused alone) | liveshade | liveshade's first reason | liveshade's cues |");
-    println!("|---|---|---|---|---|---|---|");
+    println!("\n### Sessions\n");
+    println!("Passive, and active with one challenge, a blink (the only one the shared sequences perform).\n");
+    println!(
+        "| sequence | truth | frames | reference rule (MiniFASNet fused alone) | liveshade passive | liveshade's first reason | liveshade's cues | liveshade active (blink) |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
     let mut errors: BTreeMap<&str, [usize; 2]> = BTreeMap::new();
     for sequence in &all {
         if std::env::var("LIVESHADE_PROBE").is_ok() {
             probe(upright.engine(), sequence)?;
         }
         let mut results = Vec::new();
-        for (sessions, confirm) in [(&reference, false), (&upright, true)] {
-            let mut session = sessions.start(SessionOptions { confirm_live: confirm, ..SessionOptions::passive() })?;
+        let active = SessionOptions { challenges: Some(vec![liveshade::Challenge::Blink]), ..SessionOptions::active() };
+        for (sessions, options) in
+            [(&reference, SessionOptions { confirm_live: false, ..SessionOptions::passive() }), (&upright, SessionOptions::passive()), (&upright, active)]
+        {
+            let mut session = sessions.start(options)?;
             let mut verdict = None;
             for (i, frame) in sequence.frames.iter().enumerate() {
                 verdict = session.push_at(&liveshade::Frame::rgb8(frame.width, frame.height, &frame.pixels)?, i as f64 / 25.0)?;
@@ -452,16 +439,17 @@ fn sessions(reference: &Engine, upright: &Engine, shared: &Path) -> liveshade::R
         }
         let show = |v: &liveshade::Verdict| format!("{} ({:.3}, {} frames)", v.kind.as_str(), v.score, v.frames_accepted + v.frames_rejected);
         println!(
-            "| {} | {:?} | {} | {} | {} | {} | {} |",
+            "| {} | {:?} | {} | {} | {} | {} | {} | {} |",
             sequence.name,
             sequence.truth,
             sequence.frames.len(),
             show(&results[0]),
             show(&results[1]),
             results[1].reasons.first().map(String::as_str).unwrap_or(""),
-            cues(&results[1].cues)
+            cues(&results[1]),
+            show(&results[2]),
         );
-        for (mode, v) in ["reference", "liveshade"].iter().zip(&results) {
+        for (mode, v) in ["reference", "liveshade passive", "liveshade active (blink)"].iter().zip(&results) {
             let wrong = match sequence.truth {
                 Truth::Live => v.kind == VerdictKind::Spoof,
                 _ => v.kind == VerdictKind::Live,

@@ -535,3 +535,39 @@ fn a_still_image_streamed_is_rejected_frame_by_frame_and_never_live() {
     assert_eq!((verdict.frames_accepted, verdict.rejections.get("noise_free_frame")), (1, Some(&8)));
     assert_eq!(engine.audit().unwrap(), Vec::<String>::new(), "sessions leave nothing behind");
 }
+
+/// A printed photo moved in front of a camera (tests/common/pinhole.rs: live_T1 on a card
+/// 0.5 m away, eye distance 27-31 px). Face Mesh's landmarks keep the photo's own pose on
+/// it, so the landmark cue never engaged; the texture's motion is one homography, so the
+/// texture cue calls it flat. Held still it gives no motion to judge: not live, whatever
+/// MiniFASNet says. No closure of Face Mesh's lids on it counts as a blink.
+#[test]
+fn printed_photos_moved_in_front_of_the_camera_are_flat_and_never_live() {
+    let engine = engine();
+    let image = liveshade::DecodedImage::open(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/images/live_T1.jpg")).unwrap();
+    let photo = common::pinhole::Photo { width: image.width(), height: image.height(), rgb: image.rgb() };
+    let sessions = liveshade::Sessions::with_limit(engine, liveshade::FailureLimit { max_failures: 1000, ..Default::default() });
+    // The fourth move, 0.65 m away, is mostly too small for BlazeFace: the harness has it.
+    for (i, (name, pose)) in common::pinhole::MOVES[..3].iter().enumerate() {
+        let mut session = sessions.start(SessionOptions { max_frames: 40, ..SessionOptions::passive() }).unwrap();
+        let mut verdict = None;
+        for (n, pixels) in common::pinhole::card_sequence(&photo, *pose, 40, 17 + i as u64).iter().enumerate() {
+            let frame = liveshade::Frame::rgb8(common::pinhole::WIDTH, common::pinhole::HEIGHT, pixels).unwrap();
+            verdict = session.push_at(&frame, n as f64 / 25.0).unwrap();
+            if verdict.is_some() {
+                break;
+            }
+        }
+        let verdict = verdict.unwrap_or_else(|| session.finish());
+        eprintln!("rendered print {name}: {:?} {:?} {:?}", verdict.kind, verdict.reasons, verdict.cues);
+        assert_ne!(verdict.kind, VerdictKind::Live, "{name}");
+        assert_eq!(verdict.cues.blinks, 0, "{name}: a blink counted on a rigid photo");
+        if *name != "held still (hand tremor)" {
+            assert_eq!(verdict.kind, VerdictKind::Spoof, "{name}");
+            assert!(verdict.reasons[0].starts_with("flat: ") && verdict.reasons[0].contains("texture"), "{name}: {:?}", verdict.reasons);
+            let flatness = verdict.cues.flatness.expect("measured");
+            assert!(flatness <= SessionOptions::passive().flatness.texture_flat_below, "{name}: {flatness}");
+        }
+    }
+    assert_eq!(engine.audit().unwrap(), Vec::<String>::new(), "sessions leave nothing behind");
+}

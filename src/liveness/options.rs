@@ -15,29 +15,57 @@ pub enum Mode {
     Active,
 }
 
-/// When the flatness cue decides. Chosen on synthetic faces (tests/session.rs: the
-/// canonical face mesh turned as a head, and the same mesh as a flat photo moved and
-/// tilted, landmark noise 0.25-1 px at a 60-px eye distance): a pair of frames counts only
-/// once the face's shape changed clearly (a head turned by about 10 degrees, a photo tilted
-/// by about 20), and only on faces large enough that landmark noise is a small part of the
-/// eye distance. Below that the cue says nothing.
+/// When the flatness cue decides. A session that sees the frames' pixels (every `push`)
+/// measures the face's texture (texture.rs); one fed reports alone (`push_report`) has
+/// only Face Mesh's landmarks (geometry.rs), which move like a head even on a photo turned
+/// in front of the camera (ACCURACY.md), and so has its own, looser thresholds.
+///
+/// The landmark thresholds were chosen on synthetic faces (tests/session.rs: the canonical
+/// face mesh turned as a head, and the same mesh as a flat photo moved and tilted, landmark
+/// noise 0.25-1 px at a 60-px eye distance): a pair of frames counts only once the face's
+/// shape changed clearly (a head turned by about 10 degrees, a photo tilted by about 20),
+/// and only on faces large enough that landmark noise is a small part of the eye distance.
+/// The texture thresholds are in the fields' own notes. Below them the cue says nothing.
 #[derive(Clone, Copy, Debug)]
 pub struct FlatnessRule {
-    /// Smallest eye distance (px) the cue works on.
+    /// Smallest eye distance (px) the landmark cue works on.
     pub min_interocular: f32,
     /// Shape change (geometry::shape_change) a pair of frames needs before it counts.
     pub min_shape_change: f32,
-    /// Pairs needed before the cue decides.
+    /// Pairs needed before the cue decides (both measures).
     pub min_pairs: usize,
-    /// Median nose parallax at or below this: a plane (spoof).
+    /// Median landmark nose parallax at or below this: a plane (spoof).
     pub flat_below: f32,
     /// At or above this: a head.
     pub head_above: f32,
+    /// Smallest eye distance (px) the texture cue works on: its patches reach a fifth of
+    /// the eye distance from their centre, at least 6 px. Measured down to 17 px (the GIF
+    /// demo's live part, a rendered print 0.8 m away).
+    pub texture_min_interocular: f32,
+    /// Texture shape change (texture::TextureMotion::shape_change) a pair needs before it
+    /// counts: a rendered print held with hand tremor stays under 0.008, tilted by 20
+    /// degrees it reaches 0.024, waved by 30 degrees 0.037.
+    pub texture_min_shape_change: f32,
+    /// Median texture nose parallax at or below this: a plane (spoof). Rendered prints
+    /// moving measure 0.0014-0.009.
+    pub texture_flat_below: f32,
+    /// At or above this: a head.
+    pub texture_head_above: f32,
 }
 
 impl Default for FlatnessRule {
     fn default() -> Self {
-        FlatnessRule { min_interocular: 30.0, min_shape_change: 0.05, min_pairs: 5, flat_below: 0.05, head_above: 0.1 }
+        FlatnessRule {
+            min_interocular: 30.0,
+            min_shape_change: 0.05,
+            min_pairs: 5,
+            flat_below: 0.05,
+            head_above: 0.1,
+            texture_min_interocular: 16.0,
+            texture_min_shape_change: 0.015,
+            texture_flat_below: 0.015,
+            texture_head_above: 0.03,
+        }
     }
 }
 

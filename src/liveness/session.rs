@@ -17,6 +17,7 @@ use crate::liveness::geometry;
 use crate::liveness::options::{Mode, SessionOptions};
 use crate::liveness::quality::{self, Observation, Rejection};
 use crate::liveness::repeats::RepeatScreen;
+use crate::liveness::texture::TextureTracker;
 use crate::liveness::verdict::{Cues, Verdict, VerdictKind};
 
 /// Starts sessions on one engine and refuses new ones for a while after repeated failures
@@ -78,7 +79,13 @@ pub struct Session<'e> {
     scores: Vec<f32>,
     rejected: BTreeMap<Rejection, usize>,
     blinks: BlinkCounter,
+    /// Nose parallax of the frame pairs with enough motion, measured on the landmarks
+    /// (sessions fed reports) or on the texture (sessions that see the pixels).
     parallax: Vec<f32>,
+    /// The face's texture since the reference frame (pixels: cleared at the verdict).
+    texture: TextureTracker,
+    /// Whether the frames' pixels were seen (`push`), so flatness is the texture's.
+    pixels_seen: bool,
     cues: Cues,
     frames: usize,
     last_t: f64,
@@ -126,6 +133,8 @@ impl<'e> Session<'e> {
             rejected: BTreeMap::new(),
             blinks: BlinkCounter::default(),
             parallax: Vec::new(),
+            texture: TextureTracker::default(),
+            pixels_seen: false,
             cues,
             frames: 0,
             last_t: 0.0,
@@ -179,13 +188,19 @@ impl<'e> Session<'e> {
             return Ok(self.conclude());
         }
         let report = engine.check_with_landmarks(frame)?;
-        Ok(self.push_report(&report, t))
+        Ok(self.push_checked(&report, t, Some(frame)))
     }
 
     /// Feeds one frame's report (it needs the best face's landmarks). A frame whose time
     /// `t` is not after the previous frame's is rejected (`timestamp_not_increasing`).
     /// Reports carry no pixels: repeated frames are screened only by the `push` calls.
+    /// Without the pixels the flatness cue has only the landmarks (FlatnessRule).
     pub fn push_report(&mut self, report: &Report, t: f64) -> Option<Verdict> {
+        self.push_checked(report, t, None)
+    }
+
+    /// One frame's report, and its pixels where the caller has them (the texture cue).
+    fn push_checked(&mut self, report: &Report, t: f64, frame: Option<&Frame<'_>>) -> Option<Verdict> {
         if let Some(done) = &self.done {
             return Some(done.clone());
         }
@@ -200,7 +215,7 @@ impl<'e> Session<'e> {
         self.last_t = t;
         let turning = matches!(self.current_challenge(), Some(Challenge::TurnLeft | Challenge::TurnRight));
         match quality::assess(report, t, &self.options.quality, self.accepted.last(), turning) {
-            Ok(observation) => self.accept(observation),
+            Ok(observation) => self.accept(observation, frame),
             Err(reason) => *self.rejected.entry(reason).or_default() += 1,
         }
         self.conclude()
@@ -230,15 +245,27 @@ impl<'e> Session<'e> {
         verdict
     }
 
-    fn accept(&mut self, o: Observation) {
-        let blinked = self.blinks.push(o.t, landmarks::eye_openness(&o.landmarks));
+    fn accept(&mut self, o: Observation, frame: Option<&Frame<'_>>) {
+        let rule = self.options.flatness;
+        // The face's texture since the reference frame (the first accepted frame large
+        // enough), where the pixels are seen.
+        let motion = match frame {
+            Some(frame) if o.interocular >= rule.texture_min_interocular => self.texture.observe(frame, &o.landmarks),
+            _ => None,
+        };
+        self.pixels_seen |= frame.is_some();
+        let blinked = self.blinks.push_seen(o.t, landmarks::eye_openness(&o.landmarks), motion.map(|m| m.eye_change), frame.is_some());
         self.cues.blinks = self.blinks.blinks;
         let mouth = landmarks::mouth_openness(&o.landmarks);
         self.cues.max_mouth_openness = self.cues.max_mouth_openness.max(mouth);
         self.cues.max_yaw = if self.accepted.is_empty() { o.pose.yaw } else { self.cues.max_yaw.max(o.pose.yaw) };
         self.cues.min_yaw = if self.accepted.is_empty() { o.pose.yaw } else { self.cues.min_yaw.min(o.pose.yaw) };
-        let rule = self.options.flatness;
-        if let Some(reference) = self.accepted.first().filter(|r| r.interocular.min(o.interocular) >= rule.min_interocular) {
+        if frame.is_some() {
+            // Frames with the eyes closing are left out: the lids move the brows' texture too.
+            if let Some(motion) = motion.filter(|m| m.shape_change >= rule.texture_min_shape_change && !self.blinks.eyes_closed()) {
+                self.parallax.push(motion.parallax);
+            }
+        } else if let Some(reference) = self.accepted.first().filter(|r| r.interocular.min(o.interocular) >= rule.min_interocular) {
             if geometry::shape_change(&reference.landmarks, &o.landmarks) >= rule.min_shape_change {
                 if let Some(p) = geometry::nose_parallax(&reference.landmarks, &o.landmarks) {
                     self.parallax.push(p);
@@ -280,6 +307,11 @@ impl<'e> Session<'e> {
         let flatness = self.flatness();
         self.cues.flatness = flatness;
         let rule = self.options.flatness;
+        let (flat_below, head_above, measured_on) = if self.pixels_seen {
+            (rule.texture_flat_below, rule.texture_head_above, "the face's texture moved as one plane")
+        } else {
+            (rule.flat_below, rule.head_above, "the nose's landmarks moved with the plane of the face")
+        };
         let out_of_time = self.last_t >= self.options.time_limit.as_secs_f64() || self.frames >= self.options.max_frames;
         let finish = finish || out_of_time;
         let challenges_done = self.next_challenge >= self.challenges.len();
@@ -289,7 +321,7 @@ impl<'e> Session<'e> {
         // on. A sign of a living 3-D face must confirm it: a natural blink, the nose's
         // parallax as the head moves, or (active mode) challenges a recording cannot know.
         let blinked = self.cues.blinks > 0;
-        let parallax = flatness.is_some_and(|f| f >= rule.head_above);
+        let parallax = flatness.is_some_and(|f| f >= head_above);
         let confirmed = !self.options.confirm_live || !self.challenges.is_empty() || blinked || parallax;
         let kind = if repeats >= self.options.fusion.min_frames && 2 * repeats > self.frames {
             reasons.push(format!(
@@ -297,12 +329,11 @@ impl<'e> Session<'e> {
                 self.frames
             ));
             Some(VerdictKind::Spoof)
-        } else if flatness.is_some_and(|f| f <= rule.flat_below) {
+        } else if flatness.is_some_and(|f| f <= flat_below) {
             reasons.push(format!(
-                "flat: over {} frame pairs with motion the nose moved with the plane of the face (parallax {:.3} <= {:.3})",
+                "flat: over {} frame pairs with motion {measured_on} (nose parallax {:.4} <= {flat_below:.4})",
                 self.parallax.len(),
                 flatness.unwrap_or(0.0),
-                rule.flat_below
             ));
             Some(VerdictKind::Spoof)
         } else if decision == Decision::Spoof {
@@ -324,8 +355,8 @@ impl<'e> Session<'e> {
             if blinked {
                 reasons.push(format!("blinks: {} natural blinks in {:.1} s", self.cues.blinks, self.last_t));
             }
-            if flatness.is_some_and(|f| f >= rule.head_above) {
-                reasons.push(format!("geometry: the nose moved out of the face's plane (parallax {:.3})", flatness.unwrap_or(0.0)));
+            if parallax {
+                reasons.push(format!("geometry: the nose moved out of the face's plane (parallax {:.4})", flatness.unwrap_or(0.0)));
             }
             Some(VerdictKind::Live)
         } else if finish {
@@ -368,9 +399,11 @@ impl<'e> Session<'e> {
         })
     }
 
-    /// Records the verdict's kind with the failure limit and forgets the frames' samples.
+    /// Records the verdict's kind with the failure limit and forgets the frames' samples and
+    /// texture patches.
     fn record_end(&mut self, kind: VerdictKind) {
         self.repeats.clear();
+        self.texture.clear();
         if let Some(failures) = &self.failures {
             failures.record(kind);
         }
@@ -421,5 +454,29 @@ fn undecided(cues: &Cues) -> Verdict {
         rejections: BTreeMap::new(),
         cues: cues.clone(),
         reasons: vec!["no decision".into()],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::landmarks::{FOREHEAD, LEFT_EYE, RIGHT_EYE};
+
+    #[test]
+    fn the_texture_patches_are_forgotten_at_the_verdict() {
+        // A textured frame and a face spread over it, eyes 60 px apart.
+        let pixels: Vec<u8> = (0..320 * 240).flat_map(|i| [((i * 7919 + i / 320 * 31) % 251) as u8; 3]).collect();
+        let frame = Frame::rgb8(320, 240, &pixels).unwrap();
+        let mut points: Vec<[f32; 3]> = (0..468).map(|i| [100.0 + (i * 37 % 120) as f32, 60.0 + (i * 59 % 120) as f32, 0.0]).collect();
+        for (eye, x) in [(RIGHT_EYE, 130.0), (LEFT_EYE, 190.0)] {
+            points[eye[0]] = [x - 5.0, 100.0, 0.0];
+            points[eye[1]] = [x + 5.0, 100.0, 0.0];
+        }
+        points[FOREHEAD] = [160.0, 70.0, 0.0];
+        let mut session = Session::from_reports(SessionOptions::passive()).unwrap();
+        assert!(session.texture.observe(&frame, &points).is_none());
+        assert!(session.texture.has_reference(), "the reference frame's patches are kept");
+        session.finish();
+        assert!(!session.texture.has_reference(), "and forgotten at the verdict");
     }
 }

@@ -1,6 +1,8 @@
 //! Helpers shared by the GPU test binaries.
 #![allow(dead_code)]
 
+pub mod pinhole;
+
 use std::sync::OnceLock;
 
 use liveshade::gpu::{Backend, BufferArena, Dispatch, Gpu, GpuOptions, Tensor, record_all};
