@@ -143,7 +143,8 @@ typedef struct {
   uint32_t blinks;
   // 1 when the flatness cue measured (enough motion), 0 otherwise.
   int has_flatness;
-  // Median nose parallax in eye distances (a plane is under 0.05).
+  // Median nose parallax in eye distances, on the face's texture (a plane is under
+  // 0.015, a head over 0.03).
   float flatness;
 } LiveshadeSessionVerdict;
 

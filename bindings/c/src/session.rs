@@ -28,7 +28,8 @@ pub struct LiveshadeSessionVerdict {
     pub blinks: u32,
     /// 1 when the flatness cue measured (enough motion), 0 otherwise.
     pub has_flatness: c_int,
-    /// Median nose parallax in eye distances (a plane is under 0.05).
+    /// Median nose parallax in eye distances, on the face's texture (a plane is under
+    /// 0.015, a head over 0.03).
     pub flatness: f32,
 }
 

@@ -201,8 +201,8 @@ impl Verdict {
         self.verdict.cues.blinks
     }
 
-    /// Median nose parallax in eye distances (a plane is under 0.05), or None without
-    /// enough motion.
+    /// Median nose parallax in eye distances on the face's texture (a plane is under
+    /// 0.015, a head over 0.03), or None without enough motion.
     #[getter]
     fn flatness(&self) -> Option<f32> {
         self.verdict.cues.flatness
