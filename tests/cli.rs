@@ -94,6 +94,8 @@ fn bench_reports_the_documented_fields_per_adapter() {
         assert!(row["end_to_end_ms"]["median"].as_f64().unwrap() > 0.0);
         assert!(row["dispatches_per_frame"].as_u64().unwrap() > 100);
         assert!(row["fps_pipelined"].as_f64().unwrap() > 0.0);
+        let (start, first) = (row["engine_start_ms"].as_f64().unwrap(), row["first_check_ms"].as_f64().unwrap());
+        assert!(start > 0.0 && first > 0.0, "engine start {start} ms, first check {first} ms");
         let (cpu, host) = (row["cpu_ms_per_frame"].as_f64().unwrap(), row["host_ms_per_frame"].as_f64().unwrap());
         assert!(cpu > 0.0 && host >= cpu, "record+submit {cpu} within host time {host}");
         let (weights, total) = (row["weights_memory_mib"].as_f64().unwrap(), row["gpu_memory_mib"].as_f64().unwrap());

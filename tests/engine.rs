@@ -135,6 +135,22 @@ fn nothing_of_a_frame_remains_on_the_gpu_after_a_check() {
     assert_eq!(engine.audit().unwrap(), Vec::<String>::new());
 }
 
+/// The warm-up Engine::new runs (a blank frame, BENCHMARKS.md "Cold start") leaves nothing
+/// behind, takes any frame size a camera has and refuses absurd ones with a clear error.
+#[test]
+fn the_warm_up_leaves_nothing_and_refuses_absurd_sizes() {
+    let engine = engine(true);
+    assert_eq!(engine.audit().unwrap(), Vec::<String>::new(), "the warm-up in Engine::new left data behind");
+    engine.warm_up(1280, 720).unwrap();
+    engine.warm_up(3, 5).unwrap();
+    assert_eq!(engine.audit().unwrap(), Vec::<String>::new());
+    assert!(matches!(engine.warm_up(100_000, 10), Err(liveshade::Error::Options { .. })));
+    assert!(engine.warm_up(0, 480).is_err());
+    // The reports after it are the same as ever.
+    let report = engine.check(&sample("live_T1.jpg").frame().unwrap()).unwrap();
+    assert_eq!(report.faces.len(), 1);
+}
+
 #[test]
 fn pixel_formats_and_strides_give_the_same_report() {
     let engine = engine(true);

@@ -76,6 +76,10 @@ pub struct EngineOptions {
     pub max_faces: u32,
     /// Return the 468 landmarks of the best face in the report.
     pub landmarks: bool,
+    /// The frame size [`Engine::new`] warms the engine up with ([`Engine::warm_up`]) before
+    /// it returns, so that the first verdict after boot does not wait for the driver: 640 x
+    /// 480 by default; the camera's size is best. None skips it.
+    pub warm_up: Option<(u32, u32)>,
     /// Which kernels run which layer; None = the adapter's policy ([`Tuning::for_adapter`]).
     #[cfg(feature = "internals")]
     pub tuning: Option<Tuning>,
@@ -89,6 +93,7 @@ impl Default for EngineOptions {
             upright_crops: true,
             max_faces: 2,
             landmarks: false,
+            warm_up: Some((640, 480)),
             #[cfg(feature = "internals")]
             tuning: None,
         }
@@ -125,7 +130,29 @@ impl Engine {
         gpu.prepare(crate::nn::kernels::KERNELS)?;
         gpu.prepare(kernels::KERNELS)?;
         let check = Check::new(&gpu, options.tuning(gpu.adapter()), options.upright_crops, options.max_faces)?;
-        Ok(Engine { gpu, options, check: Mutex::new(check) })
+        let engine = Engine { gpu, options, check: Mutex::new(check) };
+        if let Some((width, height)) = engine.options.warm_up {
+            engine.warm_up(width, height)?;
+        }
+        Ok(engine)
+    }
+
+    /// Checks a mid-grey frame of `width` x `height` (at most 8192 a side) and forgets it,
+    /// so that the first real frame of that size runs at the steady state. Compiling the
+    /// kernels is not enough: lavapipe specialises a pipeline on the values of its uniform
+    /// parameters at its first dispatch with them (each layer's own sizes), about 140 ms
+    /// a layer without a shader cache. On a cold cache (MESA_SHADER_CACHE_DISABLE=true) the
+    /// first check of samples/live_T1.jpg took 33 s after a 1x1x1 warm-up of every kernel;
+    /// after this, 299 ms against 282 ms for the next (dev build). A frame of another size
+    /// or a second face (its dispatches are skipped on CPU adapters while there is none)
+    /// still meets a few kernels' new values once.
+    pub fn warm_up(&self, width: u32, height: u32) -> Result<()> {
+        const MOST: u32 = 8192;
+        if width > MOST || height > MOST {
+            return Err(Error::Options { reason: format!("warm_up is {width}x{height}; it may be at most {MOST} a side") });
+        }
+        let grey = vec![128u8; width as usize * height as usize * 3];
+        self.check(&Frame::rgb8(width, height, &grey)?).map(|_| ())
     }
 
     /// The adapter the engine runs on.

@@ -52,14 +52,22 @@ pub fn run(args: &BenchArgs) -> Result<bool, liveshade::Error> {
     }
     if !json {
         println!(
-            "{:<40} {:<7} {:<5} {:>14} {:>9} {:>7} {:>8} {:>9} {:>8} {:>5} {:>6}  stages (median / p99 ms, timer)",
-            "adapter", "backend", "timer", "end-to-end ms", "p99 ms", "fps", "fps pipe", "record ms", "host ms", "disp", "MiB"
+            "{:<40} {:<7} {:<5} {:>14} {:>9} {:>7} {:>8} {:>9} {:>8} {:>5} {:>6} {:>9} {:>9}  stages (median / p99 ms, timer)",
+            "adapter", "backend", "timer", "end-to-end ms", "p99 ms", "fps", "fps pipe", "record ms", "host ms", "disp", "MiB", "start ms", "first ms"
         );
     }
     for adapter in adapters {
         let options = EngineOptions { gpu: GpuOptions { backend: adapter.backend, adapter_name: Some(adapter.name.clone()) }, ..Default::default() };
+        // Start (Engine::new, its warm-up included) and the first check after it: what a
+        // terminal waits for after boot. Cold or warm is the driver's shader cache
+        // (MESA_SHADER_CACHE_DISABLE=true for cold on Mesa).
+        let started = std::time::Instant::now();
         let engine = Engine::new(options)?;
-        for _ in 0..3 {
+        let start_ms = started.elapsed().as_secs_f64() * 1e3;
+        let first = std::time::Instant::now();
+        engine.check(&frame)?;
+        let first_ms = first.elapsed().as_secs_f64() * 1e3;
+        for _ in 0..2 {
             engine.check(&frame)?;
         }
         let progress = (!json).then(|| {
@@ -123,13 +131,14 @@ pub fn run(args: &BenchArgs) -> Result<bool, liveshade::Error> {
                     "dispatches_per_frame": dispatches,
                     "frame_memory_mib": memory, "weights_memory_mib": constants, "gpu_memory_mib": memory + constants,
                     "frames": frames, "stages": stage_json,
+                    "engine_start_ms": start_ms, "first_check_ms": first_ms,
                 })
             );
         } else {
             let stage_text: Vec<String> =
                 stage_stats.iter().map(|(n, (m, p))| format!("{n} {m:.1} / {p:.1}")).chain([format!("({stage_timer} timer)")]).collect();
             println!(
-                "{:<40} {:<7} {:<5} {:>14.2} {:>9.2} {:>7.1} {:>8.1} {:>9.3} {:>8.3} {:>5} {:>6.1}  {}",
+                "{:<40} {:<7} {:<5} {:>14.2} {:>9.2} {:>7.1} {:>8.1} {:>9.3} {:>8.3} {:>5} {:>6.1} {:>9.0} {:>9.1}  {}",
                 adapter.name.chars().take(40).collect::<String>(),
                 adapter.backend.to_string(),
                 "wall",
@@ -141,6 +150,8 @@ pub fn run(args: &BenchArgs) -> Result<bool, liveshade::Error> {
                 host_median,
                 dispatches,
                 memory + constants,
+                start_ms,
+                first_ms,
                 stage_text.join(", ")
             );
         }
