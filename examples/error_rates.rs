@@ -69,20 +69,9 @@ impl Rgb {
         Rgb { width: image.width(), height: image.height(), pixels: image.rgb().to_vec() }
     }
 
+    /// Bilinear, None outside (pinhole.rs's sampler, the card renderer's).
     fn at(&self, x: f32, y: f32) -> Option<[f32; 3]> {
-        // Bilinear, None outside.
-        if x < 0.0 || y < 0.0 || x > (self.width - 1) as f32 || y > (self.height - 1) as f32 {
-            return None;
-        }
-        let (x0, y0) = (x.floor() as u32, y.floor() as u32);
-        let (x1, y1) = ((x0 + 1).min(self.width - 1), (y0 + 1).min(self.height - 1));
-        let (fx, fy) = (x - x0 as f32, y - y0 as f32);
-        let p = |x: u32, y: u32, c: usize| self.pixels[((y * self.width + x) * 3) as usize + c] as f32;
-        Some([0, 1, 2].map(|c| {
-            let top = p(x0, y0, c) * (1.0 - fx) + p(x1, y0, c) * fx;
-            let bottom = p(x0, y1, c) * (1.0 - fx) + p(x1, y1, c) * fx;
-            top * (1.0 - fy) + bottom * fy
-        }))
+        pinhole::Photo { width: self.width, height: self.height, rgb: &self.pixels }.at(x, y)
     }
 
     fn map(&self, f: impl Fn([u8; 3]) -> [u8; 3]) -> Rgb {

@@ -94,6 +94,8 @@ struct Patch {
     landmark: usize,
     centre: [f64; 2],
     values: Zeroizing<Vec<f32>>,
+    /// Every other sample of `values`, made zero-mean again: the whole-pixel search's.
+    sparse: Zeroizing<Vec<f32>>,
     gradients: Zeroizing<Vec<[f32; 2]>>,
     inverse_normal: [f64; 3],
 }
@@ -228,6 +230,16 @@ fn sample(luma: &Luma, centre: [f64; 2], jacobian: [f64; 4], spacing: f32, half:
     Some(values)
 }
 
+/// Every other sample of a patch in each direction (the grid `grid(half, 2)` walks), made
+/// zero-mean.
+fn sparse(values: &[f32], half: i32) -> Vec<f32> {
+    let side = (2 * half + 1) as usize;
+    let mut kept: Vec<f32> = grid(half, 2).map(|(dx, dy)| values[(dy + half) as usize * side + (dx + half) as usize]).collect();
+    let mean = kept.iter().sum::<f32>() / kept.len() as f32;
+    kept.iter_mut().for_each(|v| *v -= mean);
+    kept
+}
+
 /// Central-difference gradients of a patch's samples (0 on the border).
 fn gradients(values: &[f32], half: i32) -> Vec<[f32; 2]> {
     let side = (2 * half + 1) as usize;
@@ -308,13 +320,21 @@ impl Reference {
                 }
                 let det = xx * yy - xy * xy;
                 let inverse_normal = [yy / det, -xy / det, xx / det];
-                Some(Patch { landmark, centre, values: Zeroizing::new(values), gradients: Zeroizing::new(gradients), inverse_normal })
+                let sparse = Zeroizing::new(sparse(&values, half));
+                Some(Patch { landmark, centre, values: Zeroizing::new(values), sparse, gradients: Zeroizing::new(gradients), inverse_normal })
             })
             .collect();
         let eye = |eye: [usize; 6]| {
             let centre = eye.iter().map(|&i| xy(&landmarks[i])).fold([0.0, 0.0], |a, p| [a[0] + p[0] / 6.0, a[1] + p[1] / 6.0]);
             let values = sample(luma, centre, identity, spacing, half, 1)?;
-            Some(Patch { landmark: eye[0], centre, values: Zeroizing::new(values), gradients: Zeroizing::new(Vec::new()), inverse_normal: [0.0; 3] })
+            Some(Patch {
+                landmark: eye[0],
+                centre,
+                values: Zeroizing::new(values),
+                sparse: Zeroizing::new(Vec::new()),
+                gradients: Zeroizing::new(Vec::new()),
+                inverse_normal: [0.0; 3],
+            })
         };
         let eyes = eye(RIGHT_EYE).zip(eye(LEFT_EYE)).map(|(r, l)| [r, l]);
         Some(Reference { patches, eyes, landmarks: Zeroizing::new(bend_points(landmarks)), spacing, half, interocular: io })
@@ -323,17 +343,13 @@ impl Reference {
     /// The whole pixel around `guess` (within `search` pixels) where the patch, its grid
     /// bent by `jacobian`, correlates best, on every other sample of the patch.
     fn search(&self, patch: &Patch, luma: &Luma, guess: [f64; 2], jacobian: [f64; 4], search: f32) -> Option<[f64; 2]> {
-        let side = (2 * self.half + 1) as usize;
-        let mut sparse: Vec<f32> = grid(self.half, 2).map(|(dx, dy)| patch.values[(dy + self.half) as usize * side + (dx + self.half) as usize]).collect();
-        let mean = sparse.iter().sum::<f32>() / sparse.len() as f32;
-        sparse.iter_mut().for_each(|v| *v -= mean);
         let reach = search.round() as i32;
         let mut best = (f32::MIN, None);
         for sy in -reach..=reach {
             for sx in -reach..=reach {
                 let at = [guess[0] + sx as f64, guess[1] + sy as f64];
                 let Some(values) = sample(luma, at, jacobian, self.spacing, self.half, 2) else { continue };
-                let score = correlation(&sparse, &values);
+                let score = correlation(&patch.sparse, &values);
                 if score > best.0 {
                     best = (score, Some(at));
                 }

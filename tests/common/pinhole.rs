@@ -35,7 +35,7 @@ pub struct Photo<'a> {
 
 impl Photo<'_> {
     /// Bilinear, None outside.
-    fn at(&self, x: f32, y: f32) -> Option<[f32; 3]> {
+    pub fn at(&self, x: f32, y: f32) -> Option<[f32; 3]> {
         if x < 0.0 || y < 0.0 || x > (self.width - 1) as f32 || y > (self.height - 1) as f32 {
             return None;
         }
