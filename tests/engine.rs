@@ -282,7 +282,7 @@ fn the_gpu_configuration_gives_the_same_reports() {
     // boxes, landmarks and verdicts up to float summation order, for one face and for two.
     let backend = liveshade::Backend::from_env().unwrap();
     let gpu_options = liveshade::GpuOptions { backend, ..Default::default() };
-    let options = EngineOptions { gpu: gpu_options, tuning: Some(Tuning::GPU), landmarks: true, ..Default::default() };
+    let options = EngineOptions { gpu: gpu_options, tuning: Some(Tuning::GPU), landmarks: true, warm_up: None, ..Default::default() };
     let gpu_like = Engine::new(options.clone()).unwrap_or_else(|e| panic!("the engine tests need a GPU adapter (CI={:?}): {e}", std::env::var("CI").ok()));
     let cpu_like = Engine::new(EngineOptions { tuning: Some(Tuning::CPU), ..options.clone() }).unwrap();
     assert!(gpu_like.dispatches_per_check().unwrap() < cpu_like.dispatches_per_check().unwrap() - 50, "fused blocks cut dispatches");
@@ -610,13 +610,21 @@ fn every_face_gets_its_own_liveness_in_the_same_check() {
 }
 
 #[test]
-fn max_faces_out_of_range_is_a_clear_error() {
+fn max_faces_or_warm_up_out_of_range_is_a_clear_error() {
     for max_faces in [0, 9] {
         let options = EngineOptions { max_faces, ..Default::default() };
         match Engine::new(options) {
             Err(Error::Options { reason }) => assert!(reason.contains("max_faces") && reason.contains("1 to 8"), "{reason}"),
             Err(other) => panic!("max_faces {max_faces}: {other}"),
             Ok(_) => panic!("max_faces {max_faces} accepted"),
+        }
+    }
+    // A warm-up frame the engine could not check is refused before the GPU is touched.
+    for size in [(0, 480), (640, 0), (8193, 480), (640, 100_000)] {
+        match Engine::new(EngineOptions { warm_up: Some(size), ..Default::default() }) {
+            Err(Error::Options { reason }) => assert!(reason.contains("warm_up") && reason.contains("1 to 8192"), "{reason}"),
+            Err(other) => panic!("warm_up {size:?}: {other}"),
+            Ok(_) => panic!("warm_up {size:?} accepted"),
         }
     }
 }

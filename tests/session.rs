@@ -454,7 +454,8 @@ fn repeated_failures_refuse_new_sessions_for_a_cool_down() {
     let backend = liveshade::Backend::from_env().unwrap();
     let limit = liveshade::FailureLimit { max_failures: 2, window: std::time::Duration::from_secs(60), cooldown: std::time::Duration::from_secs(60) };
     let engine =
-        liveshade::Engine::new(liveshade::EngineOptions { gpu: liveshade::GpuOptions { backend, ..Default::default() }, ..Default::default() }).unwrap();
+        liveshade::Engine::new(liveshade::EngineOptions { gpu: liveshade::GpuOptions { backend, ..Default::default() }, warm_up: None, ..Default::default() })
+            .unwrap();
     let sessions = liveshade::Sessions::with_limit(&engine, limit);
     let black = vec![0u8; 32 * 32 * 4];
     let frame = liveshade::Frame::rgba8(32, 32, &black).unwrap();

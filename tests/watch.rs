@@ -57,7 +57,7 @@ fn every_pixel_format_is_converted_on_the_gpu_exactly_as_the_cpu_reference() {
 
 fn engine() -> Engine {
     let backend = liveshade::Backend::from_env().unwrap();
-    Engine::new(EngineOptions { gpu: GpuOptions { backend, ..Default::default() }, ..Default::default() })
+    Engine::new(EngineOptions { gpu: GpuOptions { backend, ..Default::default() }, warm_up: None, ..Default::default() })
         .unwrap_or_else(|e| panic!("the watch tests need a GPU adapter (CI={:?}): {e}", std::env::var("CI").ok()))
 }
 

@@ -126,6 +126,9 @@ impl Engine {
         if !(1..=most).contains(&options.max_faces) {
             return Err(Error::Options { reason: format!("max_faces is {}; it may be 1 to {most}", options.max_faces) });
         }
+        if let Some((width, height)) = options.warm_up {
+            warm_up_size(width, height)?;
+        }
         let gpu = Gpu::new(&options.gpu)?;
         gpu.prepare(crate::nn::kernels::KERNELS)?;
         gpu.prepare(kernels::KERNELS)?;
@@ -137,7 +140,7 @@ impl Engine {
         Ok(engine)
     }
 
-    /// Checks a mid-grey frame of `width` x `height` (at most 8192 a side) and forgets it,
+    /// Checks a mid-grey frame of `width` x `height` (1 to 8192 a side) and forgets it,
     /// so that the first real frame of that size runs at the steady state. Compiling the
     /// kernels is not enough: lavapipe specialises a pipeline on the values of its uniform
     /// parameters at its first dispatch with them (each layer's own sizes), about 140 ms
@@ -147,10 +150,7 @@ impl Engine {
     /// or a second face (its dispatches are skipped on CPU adapters while there is none)
     /// still meets a few kernels' new values once.
     pub fn warm_up(&self, width: u32, height: u32) -> Result<()> {
-        const MOST: u32 = 8192;
-        if width > MOST || height > MOST {
-            return Err(Error::Options { reason: format!("warm_up is {width}x{height}; it may be at most {MOST} a side") });
-        }
+        warm_up_size(width, height)?;
         let grey = vec![128u8; width as usize * height as usize * 3];
         self.check(&Frame::rgb8(width, height, &grey)?).map(|_| ())
     }
@@ -209,4 +209,13 @@ impl Engine {
         check.all_faces = true;
         Ok(Pipelined::new(self, check, landmarks))
     }
+}
+
+/// A warm-up frame is 1 to 8192 pixels a side (told before the GPU is touched).
+fn warm_up_size(width: u32, height: u32) -> Result<()> {
+    const MOST: u32 = 8192;
+    if !(1..=MOST).contains(&width) || !(1..=MOST).contains(&height) {
+        return Err(Error::Options { reason: format!("warm_up is {width}x{height}; it may be 1 to {MOST} a side") });
+    }
+    Ok(())
 }

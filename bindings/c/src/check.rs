@@ -193,10 +193,20 @@ fn engine_options(json: Option<&str>) -> Result<(EngineOptions, FailureLimit), F
                 let faces = value.as_u64().ok_or_else(|| bad(key, "a whole number"))?;
                 options.max_faces = u32::try_from(faces).map_err(|_| bad(key, "1 to 8"))?;
             }
+            "warm_up" => {
+                options.warm_up = match value {
+                    serde_json::Value::Null => None,
+                    _ => {
+                        let size = value.as_array().filter(|a| a.len() == 2).ok_or_else(|| bad(key, "null or [width, height]"))?;
+                        let side = |v: &serde_json::Value| v.as_u64().and_then(|n| u32::try_from(n).ok()).ok_or_else(|| bad(key, "null or [width, height]"));
+                        Some((side(&size[0])?, side(&size[1])?))
+                    }
+                }
+            }
             "max_failed_sessions" => limit.max_failures = value.as_u64().ok_or_else(|| bad(key, "a whole number"))? as usize,
             other => {
                 return Err(Failure::invalid(format!(
-                    "unknown option {other:?} (backend, adapter, landmarks, calibrate_box, upright_crops, max_faces, max_failed_sessions)"
+                    "unknown option {other:?} (backend, adapter, landmarks, calibrate_box, upright_crops, max_faces, warm_up, max_failed_sessions)"
                 )));
             }
         }
@@ -210,7 +220,9 @@ fn engine_options(json: Option<&str>) -> Result<(EngineOptions, FailureLimit), F
 /// `"landmarks"` (report the 468 landmarks), `"calibrate_box"` (default true),
 /// `"upright_crops"` (default true; false cuts MiniFASNet's crops as the published pipeline
 /// does), `"max_faces"` (faces a check judges, each with its own liveness in `faces`, 1 to 8,
-/// default 2) and `"max_failed_sessions"` (sessions refused for 5 minutes after this many failures in 5
+/// default 2), `"warm_up"` (the frame size `[width, height]` checked once before this returns,
+/// so that the first real check runs at the steady state; default `[640, 480]`, `null` skips
+/// it) and `"max_failed_sessions"` (sessions refused for 5 minutes after this many failures in 5
 /// minutes; default 5). On success `*out` is the engine, to be freed with
 /// `liveshade_engine_free`.
 ///

@@ -13,7 +13,9 @@ fn last_error() -> String {
 
 fn engine() -> *mut LiveshadeEngine {
     let backend = std::env::var("WGPU_BACKEND").unwrap_or_else(|_| "auto".into());
-    let options = CString::new(format!(r#"{{"backend": "{}"}}"#, if backend.is_empty() { "auto" } else { &backend })).unwrap();
+    // No warm-up frame: each test checks its own frames at once (the warm-up is Engine::new's,
+    // tested in tests/engine.rs).
+    let options = CString::new(format!(r#"{{"backend": "{}", "warm_up": null}}"#, if backend.is_empty() { "auto" } else { &backend })).unwrap();
     let mut engine = null_mut();
     let status = unsafe { liveshade_engine_new(options.as_ptr(), &mut engine) };
     assert_eq!(status, LIVESHADE_OK, "the C ABI tests need a GPU adapter (CI={:?}): {}", std::env::var("CI").ok(), last_error());
@@ -109,6 +111,10 @@ fn misuse_is_an_error_with_a_message_never_a_crash() {
         (r#"{"backend": "directx9"}"#, "unknown backend"),
         (r#"{"colour": 1}"#, "unknown option"),
         (r#"{"max_faces": 0}"#, "1 to 8"),
+        (r#"{"warm_up": [640]}"#, "[width, height]"),
+        (r#"{"warm_up": [640, -1]}"#, "[width, height]"),
+        (r#"{"warm_up": [9000, 480]}"#, "1 to 8192"),
+        (r#"{"warm_up": [0, 480]}"#, "1 to 8192"),
     ] {
         let options = CString::new(options).unwrap();
         assert_eq!(unsafe { liveshade_engine_new(options.as_ptr(), &mut other) }, LIVESHADE_ERROR_INVALID_ARGUMENT);

@@ -28,7 +28,7 @@ impl Engine {
     // Python's keyword arguments, one per engine option.
     #[allow(clippy::too_many_arguments)]
     #[new]
-    #[pyo3(signature = (backend = "auto", adapter = None, landmarks = false, calibrate_box = true, upright_crops = true, max_faces = 2, max_failed_sessions = None))]
+    #[pyo3(signature = (backend = "auto", adapter = None, landmarks = false, calibrate_box = true, upright_crops = true, max_faces = 2, warm_up = Some((640, 480)), max_failed_sessions = None))]
     fn new(
         py: Python<'_>,
         backend: &str,
@@ -37,13 +37,14 @@ impl Engine {
         calibrate_box: bool,
         upright_crops: bool,
         max_faces: u32,
+        warm_up: Option<(u32, u32)>,
         max_failed_sessions: Option<usize>,
     ) -> PyResult<Self> {
         let gpu = GpuOptions { backend: backend.parse().map_err(py_error)?, adapter_name: adapter };
         // The rest (the `internals` feature's tuning) is the default; built alone, without that
         // feature, the update names no field, which clippy would otherwise refuse.
         #[allow(clippy::needless_update)]
-        let options = EngineOptions { gpu, landmarks, calibrate_box, upright_crops, max_faces, ..EngineOptions::default() };
+        let options = EngineOptions { gpu, landmarks, calibrate_box, upright_crops, max_faces, warm_up, ..EngineOptions::default() };
         let mut limit = FailureLimit::default();
         if let Some(max) = max_failed_sessions {
             limit.max_failures = max;

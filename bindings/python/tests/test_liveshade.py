@@ -95,7 +95,7 @@ def test_verdicts_are_the_contract_strings_and_faces_are_typed(engine):
 
 
 def test_landmarks_come_with_the_option(cli_reports):
-    with_landmarks = liveshade.Engine(backend=BACKEND, landmarks=True)
+    with_landmarks = liveshade.Engine(backend=BACKEND, landmarks=True, warm_up=None)
     report = with_landmarks.check(ROOT / "samples" / "live_T1.jpg")
     points = report.faces[0].landmarks
     assert len(points) == 468 and all(len(p) == 3 for p in points)
@@ -159,6 +159,8 @@ def test_bad_formats_and_options_are_value_errors(engine):
         liveshade.Engine(backend="glide")
     with pytest.raises(ValueError, match="max_faces"):
         liveshade.Engine(backend=BACKEND, max_faces=0)
+    with pytest.raises(ValueError, match="warm_up"):
+        liveshade.Engine(backend=BACKEND, warm_up=(9000, 480))
     with pytest.raises(liveshade.Error, match="no GPU adapter"):
         liveshade.Engine(backend=BACKEND, adapter="no adapter has this name")
     with pytest.raises(ValueError, match="live_threshold"):
@@ -237,7 +239,7 @@ def test_a_session_over_a_shared_sequence_gives_the_cli_verdict(engine):
 
 
 def test_sessions_finish_inconclusive_and_cool_down_after_failures():
-    engine = liveshade.Engine(backend=BACKEND, max_failed_sessions=1)
+    engine = liveshade.Engine(backend=BACKEND, max_failed_sessions=1, warm_up=None)
     active = engine.session(active=True)
     assert active.challenge in {"blink", "turn_left", "turn_right", "open_mouth"}
     early = engine.session()

@@ -58,7 +58,10 @@ fn print_report(path: &str, report: &Report) {
 /// Checks each image; false if any could not be checked.
 pub fn run(args: &CheckArgs) -> Result<bool, liveshade::Error> {
     let (json, landmarks) = (args.json, args.landmarks);
-    let options = EngineOptions { calibrate_box: !args.raw_box, upright_crops: !args.published_crops, landmarks, ..args.adapter.engine_options()? };
+    // No warm-up frame: the files are checked at once, so it would only add a check (the
+    // first file meets the driver's first-use costs instead; its timing_ms shows them).
+    let options =
+        EngineOptions { calibrate_box: !args.raw_box, upright_crops: !args.published_crops, landmarks, warm_up: None, ..args.adapter.engine_options()? };
     let signer = args.sign.signer()?;
     let engine = Engine::new(options)?;
     let provenance = Provenance::of_adapter(engine.adapter());

@@ -13,7 +13,8 @@ pub fn run(dir: &Path, args: &SessionArgs, adapter: &AdapterArgs, sign: &SignArg
     let signer = sign.signer()?;
     let json = args.json || signer.is_some();
     let mut source = FolderSource::open(dir, args.fps)?;
-    let engine = Engine::new(adapter.engine_options()?)?;
+    // No warm-up frame: the folder's frames are checked at once (as `check`'s files).
+    let engine = Engine::new(liveshade::EngineOptions { warm_up: None, ..adapter.engine_options()? })?;
     let sessions = Sessions::new(&engine);
     let mut session = sessions.start(args.options())?;
     if !session.challenges().is_empty() && !json {

@@ -124,8 +124,11 @@ class Engine:
         calibrate_box: bool = True,
         upright_crops: bool = True,
         max_faces: int = 2,
+        warm_up: Optional[Tuple[int, int]] = (640, 480),
         max_failed_sessions: Optional[int] = None,
-    ) -> None: ...
+    ) -> None:
+        """warm_up: the frame size (width, height) checked once before this returns, so that
+        the first real check runs at the steady state; None skips it."""
     @property
     def adapter(self) -> str: ...
     @property
