@@ -240,14 +240,15 @@ void liveshade_string_free(char *text);
 // `"landmarks"` (report the 468 landmarks), `"calibrate_box"` (default true),
 // `"upright_crops"` (default true; false cuts MiniFASNet's crops as the published pipeline
 // does), `"max_faces"` (faces a check judges, each with its own liveness in `faces`, 1 to 8,
-// default 2) and `"max_failed_sessions"` (sessions refused for 5 minutes after this many failures in 5
+// default 2), `"warm_up"` (the frame size `[width, height]` checked once before this returns,
+// so that the first real check runs at the steady state; default `[640, 480]`, `null` skips
+// it) and `"max_failed_sessions"` (sessions refused for 5 minutes after this many failures in 5
 // minutes; default 5). On success `*out` is the engine, to be freed with
 // `liveshade_engine_free`.
 //
 // # Safety
 // `options_json` is NULL or a NUL-terminated string; `out` points at writable storage.
-int liveshade_engine_new(const char *options_json,
-                         LiveshadeEngine **out);
+int liveshade_engine_new(const char *options_json, LiveshadeEngine **out);
 
 // Frees an engine (NULL and freed handles are ignored). Its GPU memory goes once the last
 // session made from it is freed too.
@@ -301,7 +302,9 @@ void liveshade_image_free(LiveshadeImage *image);
 
 // Starts a session on `engine`. `options_json` is NULL (passive, the defaults) or a JSON
 // object with any of `"active"` (random challenges), `"time_limit_s"`, `"max_frames"`,
-// `"min_frames"`, `"live_threshold"`, `"spoof_threshold"`. Fails with
+// `"min_frames"`, `"live_threshold"`, `"spoof_threshold"`, `"detect_every"` (BlazeFace at
+// least once in this many frames, default 10; between, the face is followed from its
+// landmarks; 1: every frame). Fails with
 // `LIVESHADE_ERROR_COOLING_DOWN` while sessions are refused after repeated failures.
 //
 // # Safety

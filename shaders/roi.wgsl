@@ -28,7 +28,9 @@ const MAP_A: vec4<f32> = vec4<f32>(-0.00285, -0.04005, 0.99316, 1.04583);
 
 struct RegionParams {
     frame_w: u32, frame_h: u32, calibrate_box: u32, upright_crops: u32,
-    other_faces: u32, _padding0: u32, _padding1: u32, _padding2: u32,
+    // tracked: a session's frame whose Face Mesh ROI came from the frame before (track.wgsl),
+    // so face_regions leaves the ROI and cuts only the crops.
+    other_faces: u32, tracked: u32, _padding1: u32, _padding2: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: RegionParams;
@@ -112,6 +114,7 @@ fn face_regions() {
     let frame_h = f32(params.frame_h);
     let upright = params.upright_crops != 0u;
     let valid = detections[0] >= 1.0;
+    let tracked = params.tracked != 0u;
     regions[5] = select(0.0, 1.0, valid);
     transforms[8u + 6u] = select(0.0, 1.0, valid);
     for (var m = 0u; m < 2u; m++) {
@@ -130,32 +133,12 @@ fn face_regions() {
     let xc = xmin + width / 2.0;
     let yc = ymin + height / 2.0;
     let rotation = eye_rotation(d, frame_w, frame_h);
-    let long_side = max(width * frame_w, height * frame_h);
-    let roi_w = long_side / frame_w * ROI_SCALE;
-    let roi_h = long_side / frame_h * ROI_SCALE;
-    let centre = vec2<f32>(xc * frame_w, yc * frame_h);
-    let size = vec2<f32>(roi_w * frame_w, roi_h * frame_h);
-    regions[0] = centre.x;
-    regions[1] = centre.y;
-    regions[2] = size.x;
-    regions[3] = size.y;
-    regions[4] = rotation;
-
-    // The 192x192 warp (ImageToTensor: cv2.boxPoints of the rotated ROI mapped onto the
-    // tensor corners): tensor (u, v) -> p1 + u/192 (p2 - p1) + v/192 (p0 - p1).
-    let b = cos(rotation) * 0.5;
-    let a = sin(rotation) * 0.5;
-    let p0 = vec2<f32>(centre.x - a * size.y - b * size.x, centre.y + b * size.y - a * size.x);
-    let p1 = vec2<f32>(centre.x + a * size.y - b * size.x, centre.y - b * size.y - a * size.x);
-    let p2 = 2.0 * centre - p0;
-    let along_u = (p2 - p1) / MESH_SIZE;
-    let along_v = (p0 - p1) / MESH_SIZE;
-    transforms[8u] = along_u.x;
-    transforms[9u] = along_v.x;
-    transforms[10u] = p1.x;
-    transforms[11u] = along_u.y;
-    transforms[12u] = along_v.y;
-    transforms[13u] = p1.y;
+    if (!tracked) {
+        let long_side = max(width * frame_w, height * frame_h);
+        let roi_w = long_side / frame_w * ROI_SCALE;
+        let roi_h = long_side / frame_h * ROI_SCALE;
+        write_mesh_roi(vec2<f32>(xc * frame_w, yc * frame_h), vec2<f32>(roi_w * frame_w, roi_h * frame_h), rotation);
+    }
 
     let face = minifasnet_box(d, frame_w, frame_h);
     crops[16] = face.x;
@@ -176,6 +159,30 @@ fn face_regions() {
             }
         }
     }
+}
+
+// The Face Mesh ROI (centre and size in pixels, rotation in radians) into `regions` and
+// its 192x192 warp record (ImageToTensor: cv2.boxPoints of the rotated ROI mapped onto the
+// tensor corners): tensor (u, v) -> p1 + u/192 (p2 - p1) + v/192 (p0 - p1).
+fn write_mesh_roi(centre: vec2<f32>, size: vec2<f32>, rotation: f32) {
+    regions[0] = centre.x;
+    regions[1] = centre.y;
+    regions[2] = size.x;
+    regions[3] = size.y;
+    regions[4] = rotation;
+    let b = cos(rotation) * 0.5;
+    let a = sin(rotation) * 0.5;
+    let p0 = vec2<f32>(centre.x - a * size.y - b * size.x, centre.y + b * size.y - a * size.x);
+    let p1 = vec2<f32>(centre.x + a * size.y - b * size.x, centre.y - b * size.y - a * size.x);
+    let p2 = 2.0 * centre - p0;
+    let along_u = (p2 - p1) / MESH_SIZE;
+    let along_v = (p0 - p1) / MESH_SIZE;
+    transforms[8u] = along_u.x;
+    transforms[9u] = along_v.x;
+    transforms[10u] = p1.x;
+    transforms[11u] = along_u.y;
+    transforms[12u] = along_v.y;
+    transforms[13u] = p1.y;
 }
 
 // The crops of the faces after the best (params.other_faces of them), for MiniFASNet's

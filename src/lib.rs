@@ -106,7 +106,7 @@ pub mod signing;
 mod source;
 mod watch;
 
-pub use engine::{CheckVerdict, Engine, EngineOptions, Face, FaceBox, FaceQuality, Label, Liveness, Pipelined, Pose, Report, Stage, Timings};
+pub use engine::{CheckVerdict, Engine, EngineOptions, Face, FaceBox, FaceQuality, FaceTrack, Label, Liveness, Pipelined, Pose, Report, Stage, Timings};
 pub use error::{Error, Result};
 pub use frame::{DecodedImage, Frame, PixelFormat};
 pub use gpu::{AdapterSummary, Backend, GpuOptions, list_adapters};

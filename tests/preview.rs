@@ -37,12 +37,16 @@ fn screenshot(display: &str) -> (usize, usize, Vec<[u8; 3]>) {
 
 #[test]
 fn the_preview_window_shows_the_frame_with_the_face_box_and_the_verdict() {
-    // 26 frames of a live speaker: one passive session, ending live on the last (the
-    // speaker's blink, complete at frame 26, confirms MiniFASNet).
+    // A live speaker's frames up to the one its passive session ends on, live (the
+    // speaker's blink confirms MiniFASNet), as `liveshade session` counts them.
+    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sequences/brbk7n");
+    let session = Command::new(env!("CARGO_BIN_EXE_liveshade")).args(["session", "--backend", "vulkan", "--json"]).arg(&source).output().unwrap();
+    let verdict: serde_json::Value = serde_json::from_slice(&session.stdout).expect("the session's verdict");
+    assert_eq!(verdict["verdict"], "live", "{verdict}");
+    let until = verdict["frames"]["accepted"].as_u64().unwrap() + verdict["frames"]["rejected"].as_u64().unwrap();
     let frames = std::env::temp_dir().join(format!("liveshade-preview-{}", std::process::id()));
     std::fs::create_dir_all(&frames).unwrap();
-    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sequences/brbk7n");
-    for i in 0..26 {
+    for i in 0..until {
         std::fs::copy(source.join(format!("{i:03}.jpg")), frames.join(format!("{i:03}.jpg"))).unwrap();
     }
     let number = 90 + std::process::id() % 9;

@@ -14,6 +14,7 @@ use crate::engine::other_faces::{Gate, INDIRECT_ARGS_BYTES, OtherFaces};
 use crate::engine::readback::{Part, READBACK_BYTES, Readback};
 use crate::engine::report::{Report, Timings};
 use crate::engine::resample::{Resample, frame_buffer, letterbox_transform};
+use crate::engine::track::{FaceSource, Tracking};
 use crate::error::{Error, Result};
 use crate::frame::Frame;
 use crate::gpu::{BufferArena, Dispatch, Gpu};
@@ -26,9 +27,12 @@ const INITIAL_FRAME_BYTES: u64 = 1920 * 1080 * 4;
 /// The three stages of a check, as `liveshade bench` times them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Stage {
-    /// Letterbox, BlazeFace, decoding and NMS, face quality, the regions.
+    /// Letterbox, BlazeFace, decoding and NMS, face quality, the regions; in a tracked
+    /// frame, only the Face Mesh ROI from the region kept from the frame before.
     Detection,
-    /// The Face Mesh warp, Face Mesh, the landmark projection.
+    /// The Face Mesh warp, Face Mesh, the landmark projection, and in a session the region
+    /// kept for the next frame; in a tracked frame then the face's box from its landmarks,
+    /// face quality and the crops' regions.
     Landmarks,
     /// The two crops, MiniFASNetV2 and V1SE, of the best face, then of the other faces
     /// judged (one batch for each network).
@@ -72,6 +76,10 @@ pub(super) struct Check {
     /// Whether the check being recorded judges the other faces too ([`Engine::check`]
     /// does; a session's frames, which judge one face, do not).
     pub all_faces: bool,
+    /// How the check being recorded finds its face (BlazeFace, or a session's kept region).
+    pub source: FaceSource,
+    /// The region a session's face is followed by between its frames.
+    pub tracking: Tracking,
     /// Two readback buffers, so that a pipelined check can copy its results while the one
     /// before it is still mapped; a plain check uses the first.
     pub readbacks: [wgpu::Buffer; 2],
@@ -151,6 +159,7 @@ impl Check {
                 mapped_at_creation: false,
             })
         };
+        let tracking = Tracking::new(gpu, &faces, &facemesh)?;
         let frame = frame_buffer(gpu, INITIAL_FRAME_BYTES)?;
         let frame_readers = FrameReaders::bind(gpu, &frame, &resamples, others.as_ref(), &faces)?;
         let mut check = Check {
@@ -166,6 +175,8 @@ impl Check {
             v1se,
             others,
             all_faces: true,
+            source: FaceSource::Detect,
+            tracking,
             readbacks: [readback("readback 0"), readback("readback 1")],
         };
         if check.others.is_some() && tuning.gate_other_faces && gpu.has_indirect_dispatch() {
@@ -205,7 +216,8 @@ impl Check {
             resample.write_params(gpu, frame);
         }
         let (w, h) = (frame.width(), frame.height());
-        self.faces.write_params(gpu, w, h, options.calibrate_box, options.upright_crops);
+        let tracked = matches!(self.source, FaceSource::Track { .. });
+        self.faces.write_params(gpu, w, h, options.calibrate_box, options.upright_crops, tracked);
         gpu.queue.write_buffer(&self.faces.transforms, 0, bytemuck::cast_slice(&letterbox_transform(w, h)));
         Ok(padded)
     }
@@ -224,17 +236,28 @@ impl Check {
     /// The stage's dispatches for the best face (every dispatch of detection and landmarks).
     fn visit_best_face<'s>(&'s self, stage: Stage, visit: &mut dyn FnMut(&'s Dispatch)) {
         let [letterbox, face_mesh, crop_v2, crop_v1se] = [0, 1, 2, 3].map(|i| &self.frame_readers.resamples[i]);
+        let tracked = matches!(self.source, FaceSource::Track { .. });
+        let regions = [&self.frame_readers.face_quality, &self.faces.face_regions];
         match stage {
+            Stage::Detection if tracked => visit(&self.tracking.track_region),
             Stage::Detection => {
                 visit(letterbox);
                 self.blazeface.graph().dispatches_iter().for_each(&mut *visit);
-                [&self.faces.detect, &self.frame_readers.face_quality, &self.faces.face_regions].into_iter().for_each(visit);
+                visit(&self.faces.detect);
+                regions.into_iter().for_each(visit);
             }
             Stage::Landmarks => {
                 self.face_warp_f64.iter().for_each(&mut *visit);
                 visit(face_mesh);
                 self.facemesh.graph().dispatches_iter().for_each(&mut *visit);
                 visit(&self.faces.project_landmarks);
+                if self.source != FaceSource::Detect {
+                    visit(&self.tracking.keep_track);
+                }
+                if tracked {
+                    // The box from this frame's landmarks, then its quality and crops.
+                    regions.into_iter().for_each(visit);
+                }
             }
             // Each crop right before its network: with one shared pool, V1SE's input may be a
             // buffer MiniFASNetV2 used (BufferArena::share_one_pool).
@@ -334,10 +357,16 @@ impl Check {
         let uploaded = Instant::now();
         let mut encoder = gpu.encoder("check");
         self.record(&mut encoder, readback);
-        // Erase, in the same submission, everything the frame touched.
+        // Erase, in the same submission, everything the frame touched, and a session's kept
+        // region unless this is that session's next frame (which keeps its own).
         self.record_erase(&mut encoder, Some(used));
+        let keeper = self.source.session();
+        if keeper.is_none() && self.tracking.owner.is_some() {
+            encoder.clear_buffer(&self.tracking.region, 0, None);
+        }
         gpu.check("recording a check")?;
         let index = gpu.queue.submit([encoder.finish()]);
+        self.tracking.owner = keeper;
         let submitted = Instant::now();
         let other_faces = match (&self.others, self.all_faces) {
             (Some(others), true) => others.v2.input().shape().batch as usize,
@@ -388,18 +417,32 @@ impl Check {
     }
 
     /// Zeroes everything after a failed check (best effort: the device may be gone).
-    pub fn erase(&self, gpu: &Gpu) {
+    pub fn erase(&mut self, gpu: &Gpu) {
         let mut encoder = gpu.encoder("erase");
         self.record_erase(&mut encoder, None);
         for readback in &self.readbacks {
             encoder.clear_buffer(readback, 0, None);
         }
+        encoder.clear_buffer(&self.tracking.region, 0, None);
         let _ = gpu.submit_and_wait(encoder);
+        self.tracking.owner = None;
+    }
+
+    /// Erases the region kept for `session` between its frames, if it is still there.
+    pub fn forget_track(&mut self, gpu: &Gpu, session: u64) -> Result<()> {
+        if self.tracking.owner != Some(session) {
+            return Ok(());
+        }
+        let mut encoder = gpu.encoder("forget the tracked region");
+        encoder.clear_buffer(&self.tracking.region, 0, None);
+        self.tracking.owner = None;
+        gpu.submit_and_wait(encoder)
     }
 
     /// Bytes of GPU memory held for frame data.
     pub fn frame_memory_bytes(&self) -> u64 {
-        self.arena.bytes() + self.frame.size() + self.readbacks.iter().map(|r| r.size()).sum::<u64>()
+        let readbacks: u64 = self.readbacks.iter().map(|r| r.size()).sum();
+        self.arena.bytes() + self.frame.size() + readbacks + self.tracking.region.size()
     }
 }
 

@@ -32,13 +32,16 @@ pub(crate) struct RegionParams {
     calibrate_box: u32,
     upright_crops: u32,
     other_faces: u32,
-    _padding: [u32; 3],
+    /// 1 in a tracked frame (track.wgsl): the Face Mesh ROI came from the frame before.
+    tracked: u32,
+    _padding: [u32; 2],
 }
 
 /// The buffers detection and the regions write, and their dispatches.
 pub(super) struct FaceStages {
     detect_params: wgpu::Buffer,
-    region_params: wgpu::Buffer,
+    /// RegionParams: roi.wgsl's and track.wgsl's.
+    pub region_params: wgpu::Buffer,
     /// Warp records: 0 the letterbox (written by the CPU), 1 the Face Mesh ROI, 2 and 3 the
     /// upright MiniFASNet crops.
     pub transforms: wgpu::Buffer,
@@ -150,7 +153,7 @@ impl FaceStages {
     }
 
     /// This frame's parameters.
-    pub fn write_params(&self, gpu: &Gpu, width: u32, height: u32, calibrate_box: bool, upright_crops: bool) {
+    pub fn write_params(&self, gpu: &Gpu, width: u32, height: u32, calibrate_box: bool, upright_crops: bool, tracked: bool) {
         let detect = DetectParams { frame_w: width, frame_h: height, _padding: [0; 2] };
         let regions = RegionParams {
             frame_w: width,
@@ -158,7 +161,8 @@ impl FaceStages {
             calibrate_box: calibrate_box as u32,
             upright_crops: upright_crops as u32,
             other_faces: self.other_faces,
-            _padding: [0; 3],
+            tracked: tracked as u32,
+            _padding: [0; 2],
         };
         gpu.queue.write_buffer(&self.detect_params, 0, bytemuck::bytes_of(&detect));
         gpu.queue.write_buffer(&self.region_params, 0, bytemuck::bytes_of(&regions));

@@ -1,6 +1,7 @@
 //! The engine's own kernels, one table, registered with the runtime by [`super::Engine::new`]:
 //! the resamplers (shaders/warp.wgsl, warp_f64.wgsl), detection (detect.wgsl) and the face
-//! regions (roi.wgsl). `tests/shaders.rs` holds every entry against naga's reflection of
+//! regions (roi.wgsl) and the face followed between a session's frames (track.wgsl).
+//! `tests/shaders.rs` holds every entry against naga's reflection of
 //! the WGSL, as it does the layers' table (src/nn/kernels.rs).
 
 use std::mem::size_of;
@@ -36,10 +37,16 @@ static WARP_F64: Shader = Shader {
 static DETECT: Shader =
     Shader { file: "detect.wgsl", source: concat!(common!(), "\n", include_str!("../../shaders/detect.wgsl")), features: wgpu::Features::empty() };
 static ROI: Shader = Shader { file: "roi.wgsl", source: concat!(common!(), "\n", include_str!("../../shaders/roi.wgsl")), features: wgpu::Features::empty() };
+/// roi.wgsl extended with the tracking kernels (a session's face followed between frames).
+static TRACK: Shader = Shader {
+    file: "track.wgsl",
+    source: concat!(common!(), "\n", include_str!("../../shaders/roi.wgsl"), "\n", include_str!("../../shaders/track.wgsl")),
+    features: wgpu::Features::empty(),
+};
 
 /// The engine's shader modules.
 #[cfg_attr(not(feature = "internals"), allow(dead_code))]
-pub static SHADERS: &[&Shader] = &[&WARP, &WARP_F64, &DETECT, &ROI];
+pub static SHADERS: &[&Shader] = &[&WARP, &WARP_F64, &DETECT, &ROI, &TRACK];
 
 const LINEAR: [u32; 3] = LINEAR_WORKGROUP;
 
@@ -85,6 +92,14 @@ pub static GATE_OTHER_FACES: KernelSpec =
 /// Face Mesh's landmarks from crop to image pixels.
 pub static PROJECT_LANDMARKS: KernelSpec = kernel("project_landmarks", &ROI, &[(0, Uniform), (2, Read), (5, ReadWrite)], LINEAR, size_of::<RegionParams>());
 
+/// A tracked frame's detection record and Face Mesh ROI, kept from the frame before (one invocation).
+pub static TRACK_REGION: KernelSpec =
+    kernel("track_region", &TRACK, &[(0, Uniform), (3, ReadWrite), (5, ReadWrite), (10, ReadWrite), (12, ReadWrite)], [1, 1, 1], size_of::<RegionParams>());
+/// The detection record the next frame follows, rebuilt from this frame's landmarks (in a
+/// tracked frame also this frame's); in a detection frame BlazeFace's offsets from them.
+pub static KEEP_TRACK: KernelSpec =
+    kernel("keep_track", &TRACK, &[(0, Uniform), (5, ReadWrite), (11, Read), (10, ReadWrite), (12, ReadWrite)], [1, 1, 1], size_of::<RegionParams>());
+
 /// Every kernel of the engine.
 pub static KERNELS: &[Kernel] = &[
     &WARP_AFFINE_U8,
@@ -96,4 +111,6 @@ pub static KERNELS: &[Kernel] = &[
     &FACE_REGIONS,
     &PROJECT_LANDMARKS,
     &GATE_OTHER_FACES,
+    &TRACK_REGION,
+    &KEEP_TRACK,
 ];

@@ -16,6 +16,11 @@
 //!   -> copies into one readback struct                            readback.rs
 //!   -> zero every buffer above (same submission)                  check.rs
 //! ```
+//! A session's frame can follow its face instead (`track.rs`, shaders/track.wgsl): the
+//! letterbox, BlazeFace and detection give way to `track_region` (the Face Mesh ROI from
+//! the last frame's landmarks); after the landmarks, `keep_track` keeps the next frame's
+//! region and writes the face's box from the landmarks, then face_quality and face_regions
+//! cut the crops from it.
 //! `kernels.rs` is the table of the engine's own kernels, `report.rs` what a check returns,
 //! `judge.rs` whether its verdict can stand (the quality gates; `landmarks.rs` measures the
 //! pose and eye distance they use),
@@ -36,6 +41,7 @@ mod profile;
 mod readback;
 mod report;
 mod resample;
+mod track;
 
 use std::sync::Mutex;
 
@@ -52,6 +58,8 @@ use crate::frame::Frame;
 use crate::gpu::{AdapterSummary, Gpu, GpuOptions};
 use crate::nn::Tuning;
 use check::Check;
+use track::FaceSource;
+pub use track::FaceTrack;
 
 /// How the engine runs.
 #[derive(Clone, Debug)]
@@ -170,30 +178,56 @@ impl Engine {
     /// found. Every buffer that held frame-derived data is zero when this returns, whether
     /// it succeeds or fails after the upload.
     pub fn check(&self, frame: &Frame<'_>) -> Result<Report> {
-        self.check_frame(frame, self.options.landmarks, true)
+        self.check_frame(frame, self.options.landmarks, true, None)
     }
 
     /// As [`Engine::check`] for a session's frame: the best face's landmarks in the report
     /// whatever the options say, and only the best face judged.
     pub fn check_with_landmarks(&self, frame: &Frame<'_>) -> Result<Report> {
-        self.check_frame(frame, true, false)
+        self.check_frame(frame, true, false, None)
     }
 
-    fn check_frame(&self, frame: &Frame<'_>, landmarks: bool, all_faces: bool) -> Result<Report> {
+    /// As [`Engine::check_with_landmarks`] for one frame of a session that follows its face
+    /// (`track`): BlazeFace runs on its first frame, every `detect_every` frames and when
+    /// Face Mesh lost the face; between, the face's region comes from the last frame's
+    /// landmarks, on the GPU. The region is kept in video memory until the session's next
+    /// frame, and erased by any other check or by [`Engine::forget_track`].
+    pub fn check_followed(&self, frame: &Frame<'_>, track: &mut FaceTrack) -> Result<Report> {
+        self.check_frame(frame, true, false, Some(track))
+    }
+
+    /// Erases the region kept for the session of `track` (a session calls this with its
+    /// verdict; nothing happens when another check erased it already).
+    pub fn forget_track(&self, track: &mut FaceTrack) -> Result<()> {
+        track.lose();
+        lock(&self.check, "the engine")?.forget_track(&self.gpu, track.id())
+    }
+
+    fn check_frame(&self, frame: &Frame<'_>, landmarks: bool, all_faces: bool, track: Option<&mut FaceTrack>) -> Result<Report> {
         // A frame larger than the device can bind is shrunk on the CPU first (downscale.rs).
         let limits = self.gpu.limits();
         let limit = limits.max_storage_buffer_binding_size.min(limits.max_buffer_size);
         if (frame.bytes().len() as u64).div_ceil(4) * 4 > limit {
             let (rgb, w, h) = downscale::shrink(frame, downscale::factor(frame.width(), frame.height(), limit))?;
-            let mut report = self.check_frame(&Frame::rgb8(w, h, &rgb)?, landmarks, all_faces)?;
+            let mut report = self.check_frame(&Frame::rgb8(w, h, &rgb)?, landmarks, all_faces, track)?;
             downscale::scale_back(&mut report, frame.width(), frame.height());
             return Ok(report);
         }
         let mut check = lock(&self.check, "the engine")?;
         check.all_faces = all_faces;
+        check.source = match &track {
+            Some(track) => track.source(check.tracking.owner, frame.width(), frame.height()),
+            None => FaceSource::Detect,
+        };
         let result = check.run(&self.gpu, &self.options, landmarks, frame);
-        if result.is_err() {
-            check.erase(&self.gpu);
+        let source = std::mem::replace(&mut check.source, FaceSource::Detect);
+        match (&result, track) {
+            (Ok(report), Some(track)) => track.observe(source, report),
+            (Err(_), track) => {
+                check.erase(&self.gpu);
+                track.into_iter().for_each(FaceTrack::lose);
+            }
+            (Ok(_), None) => {}
         }
         result
     }

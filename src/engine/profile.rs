@@ -17,9 +17,11 @@ impl Engine {
     pub fn audit(&self) -> Result<Vec<String>> {
         let check = lock(&self.check, "the engine")?;
         let mut dirty = Vec::new();
-        for buffer in check.arena.buffers().iter().chain([&check.frame]) {
+        let named = [(&check.frame, "frame"), (&check.tracking.region, "tracked region")];
+        let pooled = check.arena.buffers().iter().enumerate().map(|(i, buffer)| (buffer, format!("arena buffer {i} ({} bytes)", buffer.size())));
+        for (buffer, name) in pooled.chain(named.map(|(buffer, name)| (buffer, name.to_string()))) {
             if self.gpu.read_buffer(buffer)?.iter().any(|b| *b != 0) {
-                dirty.push(format!("{buffer:?}"));
+                dirty.push(name);
             }
         }
         for (i, readback) in check.readbacks.iter().enumerate() {

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use crate::engine::landmarks;
-use crate::engine::{Engine, FaceBox, Report};
+use crate::engine::{Engine, FaceBox, FaceTrack, Report};
 use crate::error::{Error, Result};
 use crate::frame::Frame;
 use crate::liveness::challenge::{self, Challenge};
@@ -93,6 +93,8 @@ pub struct Session<'e> {
     last_box: Option<FaceBox>,
     /// Samples of the last frames, to reject a still image streamed.
     repeats: RepeatScreen,
+    /// How the engine follows the face between frames (its region is erased at the verdict).
+    track: FaceTrack,
     done: Option<Verdict>,
 }
 
@@ -121,6 +123,7 @@ impl<'e> Session<'e> {
             (Mode::Active, None) => challenge::random_sequence().map_err(|e| Error::Random { reason: e.to_string() })?,
         };
         let cues = Cues { challenges: challenges.iter().map(|c| (*c, false)).collect(), ..Cues::default() };
+        let track = FaceTrack::new(options.detect_every);
         Ok(Session {
             engine,
             failures,
@@ -141,6 +144,7 @@ impl<'e> Session<'e> {
             last_face: false,
             last_box: None,
             repeats: RepeatScreen::default(),
+            track,
             done: None,
         })
     }
@@ -187,8 +191,12 @@ impl<'e> Session<'e> {
             *self.rejected.entry(repeat).or_default() += 1;
             return Ok(self.conclude());
         }
-        let report = engine.check_with_landmarks(frame)?;
-        Ok(self.push_checked(&report, t, Some(frame)))
+        let report = engine.check_followed(frame, &mut self.track)?;
+        let verdict = self.push_checked(&report, t, Some(frame));
+        if verdict.is_some() {
+            engine.forget_track(&mut self.track)?;
+        }
+        Ok(verdict)
     }
 
     /// Feeds one frame's report (it needs the best face's landmarks). A frame whose time
@@ -399,11 +407,15 @@ impl<'e> Session<'e> {
         })
     }
 
-    /// Records the verdict's kind with the failure limit and forgets the frames' samples and
-    /// texture patches.
+    /// Records the verdict's kind with the failure limit and forgets the frames' samples,
+    /// texture patches and the face region its engine kept.
     fn record_end(&mut self, kind: VerdictKind) {
         self.repeats.clear();
         self.texture.clear();
+        if let Some(engine) = self.engine {
+            // A device that cannot run the clear is lost, and the region with its memory.
+            let _ = engine.forget_track(&mut self.track);
+        }
         if let Some(failures) = &self.failures {
             failures.record(kind);
         }
@@ -432,6 +444,15 @@ impl<'e> Session<'e> {
         verdict
     }
 
+    /// As [`Session::finish`] for a session whose frames were checked on `engine`
+    /// ([`Session::push_checked_on`]): the face region `engine` kept between the frames is
+    /// erased too.
+    pub fn finish_checked_on(&mut self, engine: &Engine) -> Result<Verdict> {
+        let verdict = self.finish();
+        engine.forget_track(&mut self.track)?;
+        Ok(verdict)
+    }
+
     /// Ends the session now (the stream ran out): the verdict, inconclusive if undecided.
     pub fn finish(&mut self) -> Verdict {
         if let Some(done) = &self.done {
@@ -441,6 +462,15 @@ impl<'e> Session<'e> {
         self.record_end(verdict.kind);
         self.done = Some(verdict.clone());
         verdict
+    }
+}
+
+/// A session dropped before its verdict leaves nothing on its engine either.
+impl Drop for Session<'_> {
+    fn drop(&mut self) {
+        if let Some(engine) = self.engine {
+            let _ = engine.forget_track(&mut self.track);
+        }
     }
 }
 

@@ -68,9 +68,13 @@ fn session_options(json: Option<&str>) -> Result<SessionOptions, Failure> {
             "min_frames" => options.fusion.min_frames = number(key, v)? as usize,
             "live_threshold" => options.fusion.live_threshold = number(key, v)? as f32,
             "spoof_threshold" => options.fusion.spoof_threshold = number(key, v)? as f32,
+            "detect_every" => {
+                let every = v.as_u64().and_then(|n| u32::try_from(n).ok()).filter(|n| *n >= 1);
+                options.detect_every = every.ok_or_else(|| Failure::invalid("option \"detect_every\" must be a whole number >= 1"))?;
+            }
             other => {
                 return Err(Failure::invalid(format!(
-                    "unknown session option {other:?} (active, time_limit_s, max_frames, min_frames, live_threshold, spoof_threshold)"
+                    "unknown session option {other:?} (active, time_limit_s, max_frames, min_frames, live_threshold, spoof_threshold, detect_every)"
                 )));
             }
         }
@@ -80,7 +84,9 @@ fn session_options(json: Option<&str>) -> Result<SessionOptions, Failure> {
 
 /// Starts a session on `engine`. `options_json` is NULL (passive, the defaults) or a JSON
 /// object with any of `"active"` (random challenges), `"time_limit_s"`, `"max_frames"`,
-/// `"min_frames"`, `"live_threshold"`, `"spoof_threshold"`. Fails with
+/// `"min_frames"`, `"live_threshold"`, `"spoof_threshold"`, `"detect_every"` (BlazeFace at
+/// least once in this many frames, default 10; between, the face is followed from its
+/// landmarks; 1: every frame). Fails with
 /// `LIVESHADE_ERROR_COOLING_DOWN` while sessions are refused after repeated failures.
 ///
 /// # Safety
@@ -183,7 +189,7 @@ pub extern "C" fn liveshade_session_finish(session: *mut LiveshadeSession) -> c_
         let handle = self::session(session)?;
         let mut state = state(&handle)?;
         if state.verdict.is_none() {
-            let verdict = state.session.finish();
+            let verdict = state.session.finish_checked_on(&handle.engine)?;
             state.verdict = Some(verdict);
         }
         Ok(())

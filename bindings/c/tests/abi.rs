@@ -96,6 +96,12 @@ fn misuse_is_an_error_with_a_message_never_a_crash() {
     assert!(last_error().contains("not a live engine handle"));
     liveshade_session_free(session);
     liveshade_session_free(session);
+    for (options, message) in [(r#"{"detect_every": 0}"#, ">= 1"), (r#"{"detect_every": 2.5}"#, "whole number"), (r#"{"colour": 1}"#, "detect_every")] {
+        let options = CString::new(options).unwrap();
+        let mut refused = null_mut();
+        assert_eq!(unsafe { liveshade_session_new(engine, options.as_ptr(), &mut refused) }, LIVESHADE_ERROR_INVALID_ARGUMENT);
+        assert!(last_error().contains(message) && refused.is_null(), "{}", last_error());
+    }
     liveshade_engine_free(engine);
     assert_eq!(check(engine, pixels.as_ptr(), 4, 4, 12, LIVESHADE_PIXEL_FORMAT_RGB8, &mut json), LIVESHADE_ERROR_INVALID_ARGUMENT);
     assert!(last_error().contains("freed already"));
@@ -177,7 +183,8 @@ fn a_session_over_a_shared_sequence_is_live_and_outlives_its_engine_handle() {
     assert_eq!(verdict, LIVESHADE_VERDICT_LIVE);
     let mut summary: LiveshadeSessionVerdict = unsafe { std::mem::zeroed() };
     assert_eq!(unsafe { liveshade_session_verdict(session, &mut summary) }, LIVESHADE_OK);
-    assert_eq!((summary.verdict, summary.frames_accepted), (LIVESHADE_VERDICT_LIVE, 26));
+    // Live takes at least fusion's 8 accepted frames, within the 60 allowed.
+    assert!(summary.verdict == LIVESHADE_VERDICT_LIVE && (8..=60).contains(&summary.frames_accepted), "{}", summary.frames_accepted);
     let mut json = null_mut();
     assert_eq!(unsafe { liveshade_session_verdict_json(session, &mut json) }, LIVESHADE_OK);
     let value: serde_json::Value = serde_json::from_str(&take_string(json)).unwrap();

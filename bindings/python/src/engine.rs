@@ -77,8 +77,11 @@ impl Engine {
 
     /// Starts a session: many frames, one verdict. `active` asks for random challenges
     /// (Session.challenge says which is expected). The other arguments override the
-    /// defaults of SessionOptions.
-    #[pyo3(signature = (active = false, time_limit_s = None, max_frames = None, min_frames = None, live_threshold = None, spoof_threshold = None))]
+    /// defaults of SessionOptions (`detect_every`: BlazeFace at least once in this many
+    /// frames, 10; between, the face is followed from its landmarks).
+    // Python's keyword arguments, one per session option.
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (active = false, time_limit_s = None, max_frames = None, min_frames = None, live_threshold = None, spoof_threshold = None, detect_every = None))]
     fn session(
         &self,
         active: bool,
@@ -87,6 +90,7 @@ impl Engine {
         min_frames: Option<usize>,
         live_threshold: Option<f32>,
         spoof_threshold: Option<f32>,
+        detect_every: Option<u32>,
     ) -> PyResult<Session> {
         let mut options = if active { SessionOptions::active() } else { SessionOptions::passive() };
         if let Some(seconds) = time_limit_s {
@@ -104,6 +108,10 @@ impl Engine {
         }
         options.fusion.live_threshold = live_threshold.unwrap_or(options.fusion.live_threshold);
         options.fusion.spoof_threshold = spoof_threshold.unwrap_or(options.fusion.spoof_threshold);
+        if detect_every == Some(0) {
+            return Err(PyValueError::new_err("detect_every must be at least 1 (1 runs BlazeFace on every frame)"));
+        }
+        options.detect_every = detect_every.unwrap_or(options.detect_every);
         let session = CoreSession::from_reports_with_guard(options, &self.failures).map_err(py_error)?;
         Ok(Session::new(Arc::clone(&self.engine), session))
     }

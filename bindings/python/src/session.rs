@@ -64,15 +64,16 @@ impl Session {
 
     /// Ends the session now (the frames ran out): the verdict, inconclusive if undecided.
     fn finish(&self, py: Python<'_>) -> PyResult<Verdict> {
+        let engine = &self.engine;
         let verdict = self.with_state(py, |state| {
             let verdict = match &state.verdict {
                 Some(verdict) => verdict.clone(),
-                None => state.session.finish(),
+                None => state.session.finish_checked_on(engine)?,
             };
             state.verdict = Some(verdict.clone());
-            verdict
+            Ok::<_, liveshade::Error>(verdict)
         })?;
-        Ok(Verdict::new(verdict))
+        Ok(Verdict::new(verdict.map_err(py_error)?))
     }
 
     /// The verdict, or None while the session is still collecting frames.

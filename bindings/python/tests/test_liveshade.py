@@ -165,6 +165,8 @@ def test_bad_formats_and_options_are_value_errors(engine):
         liveshade.Engine(backend=BACKEND, adapter="no adapter has this name")
     with pytest.raises(ValueError, match="live_threshold"):
         engine.session(live_threshold=1.5)
+    with pytest.raises(ValueError, match="detect_every"):
+        engine.session(detect_every=0)
     with pytest.raises(TypeError):
         engine.check()
 

@@ -53,12 +53,17 @@ pub struct SessionArgs {
     /// The frames' rate when read from a folder, for the time limits and the speed gate.
     #[arg(long, default_value_t = 25.0)]
     pub fps: f64,
+    /// Run BlazeFace at least once in this many frames (and on the first, and when the
+    /// face is lost); between, the face is followed from its landmarks. 1: every frame.
+    #[arg(long, default_value_t = SessionOptions::passive().detect_every, value_parser = clap::value_parser!(u32).range(1..))]
+    pub detect_every: u32,
 }
 
 impl SessionArgs {
     /// Passive or active session options.
     pub fn options(&self) -> SessionOptions {
-        if self.active { SessionOptions::active() } else { SessionOptions::passive() }
+        let options = if self.active { SessionOptions::active() } else { SessionOptions::passive() };
+        SessionOptions { detect_every: self.detect_every, ..options }
     }
 }
 

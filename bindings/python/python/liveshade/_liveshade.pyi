@@ -143,4 +143,7 @@ class Engine:
         min_frames: Optional[int] = None,
         live_threshold: Optional[float] = None,
         spoof_threshold: Optional[float] = None,
-    ) -> Session: ...
+        detect_every: Optional[int] = None,
+    ) -> Session:
+        """detect_every: BlazeFace at least once in this many frames (default 10); between,
+        the face is followed from its landmarks; 1 runs BlazeFace on every frame."""
