@@ -8,8 +8,9 @@ that computes something else (a wrong conversion, fp16 storage on Vulkan) is rep
 and its time is marked, never silently compared. Then each network is timed alone, input to
 output, like `liveshade bench`'s per-network figures.
 
-Usage: gpu_peers.py MODELS_DIR GOLDEN_DIR WORK_DIR [--runs N] [--threads T]   (prints JSON)
-WORK_DIR keeps the converted models between runs.
+Usage: gpu_peers.py MODELS_DIR GOLDEN_DIR WORK_DIR [--runs N] [--threads T] [--convert-only]
+(prints JSON). WORK_DIR keeps the converted models between runs; with them there, neither
+pnnx nor MODELS_DIR is needed (tools/gpu_check.sh carries them to a device machine).
 """
 import argparse
 import glob
@@ -24,9 +25,6 @@ import time
 
 import ncnn
 import numpy as np
-import onnx
-import onnxruntime
-from onnx import helper, numpy_helper
 
 # name: (ONNX file, pnnx input shape, golden input, input layout, [(golden output, tolerance)])
 # Tolerances: shared/golden/README.md 7.1 (as tools/peers/bench_peers.py and tests/networks.rs).
@@ -62,6 +60,8 @@ def channel_pads_as_concat(src, dst):
     on axis 1 only, constant 0). pnnx keeps those as a `Pad` layer that ncnn does not have
     (BlazeFace fails to run; Face Mesh loads with a wrong result). The same op as a Concat of
     the input with a zero tensor of the missing channels, which ncnn runs."""
+    import onnx
+    from onnx import helper, numpy_helper
     model = onnx.load(src)
     graph = model.graph
     inits = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
@@ -136,6 +136,12 @@ def run(net, name, x):
 def webgpu_sessions(models):
     """ONNX Runtime sessions on its WebGPU provider, or why there are none: without a WebGPU
     adapter ONNX Runtime falls back to its CPU provider (Dawn logs the reason on stderr)."""
+    try:
+        import onnxruntime
+    except ImportError:
+        return None, 'not measured: no onnxruntime'
+    if not os.path.isdir(os.path.join(models, 'onnx')):
+        return None, 'not measured: no ONNX models at %s' % models
     sessions = {}
     for name, (file, *_rest) in NETWORKS.items():
         # The NHWC exports as they are: ONNX Runtime takes either layout.
@@ -153,7 +159,12 @@ def main():
     parser.add_argument('work')
     parser.add_argument('--runs', type=int, default=30)
     parser.add_argument('--threads', type=int, default=os.cpu_count() or 1)
+    parser.add_argument('--convert-only', action='store_true')
     args = parser.parse_args()
+    if args.convert_only:
+        for name in NETWORKS:
+            print(*convert(args.models, args.work, name))
+        return
     goldens = [safetensors(p) for p in sorted(glob.glob(os.path.join(args.golden, '*.safetensors')))]
     vulkan = ncnn.get_gpu_count() > 0
     result = {'runtime': 'ncnn %s (pnnx-converted)' % ncnn.__version__, 'threads': args.threads,
