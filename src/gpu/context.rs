@@ -126,6 +126,13 @@ impl AdapterSummary {
     pub fn is_cpu(&self) -> bool {
         self.device_type == wgpu::DeviceType::Cpu
     }
+
+    /// Mesa's major version, where the driver is Mesa's ("llvmpipe Mesa 25.0.7 (LLVM 15.0.6)"
+    /// gives 25).
+    pub fn mesa_major(&self) -> Option<u32> {
+        let (_, after) = self.driver.split_once("Mesa ")?;
+        after.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
+    }
 }
 
 impl AdapterSummary {

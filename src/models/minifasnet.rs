@@ -132,7 +132,7 @@ fn conv_block(b: &mut Builder<'_>, prefix: &str, desc: Conv2dDesc, input: &Tenso
 fn depth_wise(b: &mut Builder<'_>, prefix: &str, expansion: u32, out: u32, stride: u32, residual: Option<bool>, input: &Tensor) -> Result<Tensor> {
     let channels = input.shape().channels;
     let t = conv_block(b, &format!("{prefix}.conv"), Conv2dDesc::new(channels, expansion, 1, 1, Padding::VALID), input)?;
-    if b.tuning.fused_blocks && SeparableBlock::supports(expansion, out, Skip::Residual) {
+    if b.tuning.fused_minifasnet_blocks && SeparableBlock::supports(expansion, out, Skip::Residual) {
         // The 3x3 depthwise (+ PReLU) and the projection in one dispatch (separable.wgsl).
         let skip = if residual == Some(false) { Skip::Residual } else { Skip::None };
         let desc = SeparableDesc { in_channels: expansion, out_channels: out, stride, padding: Some(Padding::symmetric(1)), skip };

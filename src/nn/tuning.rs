@@ -24,12 +24,18 @@ pub struct Tuning {
     /// their geometry (constant weight offsets take lavapipe's broadcast loads): BlazeFace's
     /// stem 1.86 -> 1.21 ms on lavapipe. Only measured on CPU adapters.
     pub specialised_stems: bool,
-    /// Depthwise-separable blocks as one dispatch (shaders/separable.wgsl) instead of two or
-    /// three. On lavapipe (Mesa 22.3, 2 cores) fused measured 0.40-0.82x the speed of the
-    /// unfused networks (the depthwise output staged in workgroup memory behind a barrier);
-    /// on GPUs workgroup memory is fast and every dispatch and round trip through global
-    /// memory costs, so they get the fused blocks (unmeasured on a real GPU so far).
+    /// BlazeFace's and Face Mesh's depthwise-separable blocks as one dispatch
+    /// (shaders/separable.wgsl) instead of two or three. On lavapipe (Mesa 22.3, 2 cores)
+    /// fused measured 0.40-0.82x the speed of the unfused networks (the depthwise output
+    /// staged in workgroup memory behind a barrier), on Mesa 25.0.7 0.96x (BlazeFace) and
+    /// 0.75x (Face Mesh) (`examples/profile_layers.rs`, BENCHMARKS.md "Per adapter"); on GPUs
+    /// workgroup memory is fast and every dispatch and round trip through global memory
+    /// costs, so they get the fused blocks (unmeasured on a real GPU so far).
     pub fused_blocks: bool,
+    /// The same for MiniFASNet's blocks (expansion, depthwise, projection and residual). On
+    /// Mesa 22.3's lavapipe fused ran 0.8x unfused; on Mesa 25.0.7's 1.20x (V2) and 1.16x
+    /// (V1SE) in the same run, so lavapipe from Mesa 25 fuses them.
+    pub fused_minifasnet_blocks: bool,
     /// The other faces' crops and MiniFASNet batch dispatched indirectly, with workgroup
     /// counts a GPU kernel zeroes when the frame has one face (engine/check.rs `Gate`). On
     /// lavapipe (2 cores) a check of one face took 282 ms with it against 431 without (the
@@ -40,26 +46,82 @@ pub struct Tuning {
 }
 
 impl Tuning {
-    /// What CPU adapters run (lavapipe, llvmpipe).
-    pub const CPU: Tuning =
-        Tuning { pointwise: PointwiseVariant::Blocked, wide_dense_conv: true, specialised_stems: true, fused_blocks: false, gate_other_faces: true };
+    /// What CPU adapters run (lavapipe before Mesa 25, llvmpipe).
+    pub const CPU: Tuning = Tuning {
+        pointwise: PointwiseVariant::Blocked,
+        wide_dense_conv: true,
+        specialised_stems: true,
+        fused_blocks: false,
+        fused_minifasnet_blocks: false,
+        gate_other_faces: true,
+    };
+
+    /// What lavapipe runs from Mesa 25 on: the CPU policy with MiniFASNet's blocks fused.
+    pub const LAVAPIPE_MESA_25: Tuning = Tuning { fused_minifasnet_blocks: true, ..Tuning::CPU };
 
     /// What GPUs run.
-    pub const GPU: Tuning =
-        Tuning { pointwise: PointwiseVariant::Tiled, wide_dense_conv: false, specialised_stems: false, fused_blocks: true, gate_other_faces: false };
+    pub const GPU: Tuning = Tuning {
+        pointwise: PointwiseVariant::Tiled,
+        wide_dense_conv: false,
+        specialised_stems: false,
+        fused_blocks: true,
+        fused_minifasnet_blocks: true,
+        gate_other_faces: false,
+    };
 
-    /// The policy for `adapter`.
+    /// The policy for `adapter`: GPUs, lavapipe (Vulkan on a CPU) by its Mesa version, and
+    /// the other CPU adapters (llvmpipe through GL: unmeasured on Mesa 25, so as 22.3).
     pub fn for_adapter(adapter: &AdapterSummary) -> Tuning {
-        if adapter.is_cpu() { Tuning::CPU } else { Tuning::GPU }
+        let lavapipe = adapter.backend == crate::gpu::Backend::Vulkan && adapter.name.contains("llvmpipe");
+        match adapter.is_cpu() {
+            false => Tuning::GPU,
+            true if lavapipe && adapter.mesa_major().is_some_and(|major| major >= 25) => Tuning::LAVAPIPE_MESA_25,
+            true => Tuning::CPU,
+        }
     }
 
-    /// The same policy with fused blocks on or off.
-    pub fn with_fused_blocks(self, fused_blocks: bool) -> Tuning {
-        Tuning { fused_blocks, ..self }
+    /// The same policy with every network's blocks fused or not.
+    pub fn with_fused_blocks(self, fused: bool) -> Tuning {
+        Tuning { fused_blocks: fused, fused_minifasnet_blocks: fused, ..self }
     }
 
     /// The same policy with another pointwise variant.
     pub fn with_pointwise(self, pointwise: PointwiseVariant) -> Tuning {
         Tuning { pointwise, ..self }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gpu::Backend;
+
+    fn adapter(name: &str, backend: Backend, device_type: wgpu::DeviceType, driver: &str) -> AdapterSummary {
+        AdapterSummary {
+            name: name.into(),
+            backend,
+            device_type,
+            driver: driver.into(),
+            shader_f16: false,
+            timestamp_query: true,
+            max_storage_buffer_binding_size: 1 << 27,
+        }
+    }
+
+    #[test]
+    fn the_policy_follows_the_adapter_and_mesas_version() {
+        use wgpu::DeviceType::{Cpu, DiscreteGpu};
+        let lavapipe = |driver| adapter("llvmpipe (LLVM 15.0.6, 256 bits)", Backend::Vulkan, Cpu, driver);
+        assert_eq!(Tuning::for_adapter(&lavapipe("llvmpipe Mesa 22.3.6 (LLVM 15.0.6)")), Tuning::CPU);
+        assert_eq!(Tuning::for_adapter(&lavapipe("llvmpipe Mesa 25.0.7-2~bpo12+1 (LLVM 15.0.6)")), Tuning::LAVAPIPE_MESA_25);
+        assert_eq!(Tuning::for_adapter(&lavapipe("llvmpipe Mesa 26.1.0")), Tuning::LAVAPIPE_MESA_25);
+        assert_eq!(Tuning::for_adapter(&lavapipe("llvmpipe")), Tuning::CPU, "no version: as before");
+        let gl = adapter("llvmpipe (LLVM 15.0.6, 256 bits)", Backend::Gl, Cpu, "4.5 (Core Profile) Mesa 25.0.7");
+        assert_eq!(Tuning::for_adapter(&gl), Tuning::CPU);
+        let nvidia = adapter("NVIDIA H200", Backend::Vulkan, DiscreteGpu, "NVIDIA 580.159.03");
+        assert_eq!(Tuning::for_adapter(&nvidia), Tuning::GPU);
+        assert_eq!(lavapipe("llvmpipe Mesa 25.0.7").mesa_major(), Some(25));
+        let unfused = Tuning::GPU.with_fused_blocks(false);
+        assert!(!unfused.fused_blocks && !unfused.fused_minifasnet_blocks);
     }
 }
