@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 use liveshade::gpu::BufferArena;
 use liveshade::internals::{Resampling, resample};
 use liveshade::models::{FaceMesh, Network, Weights};
-use liveshade::{DecodedImage, Engine, EngineOptions, FaceTrack, Frame, GpuOptions, Report, SessionOptions, Sessions};
+use liveshade::{DecodedImage, Engine, EngineOptions, FaceTrack, Frame, GpuOptions, Report, Session, SessionOptions, Sessions};
 
 /// The engine, one test at a time: any other check erases the region a test follows.
 fn engine() -> (std::sync::MutexGuard<'static, ()>, &'static Engine) {
@@ -244,4 +244,11 @@ fn the_tracked_region_is_erased_with_the_verdict_by_other_checks_and_on_drop() {
     let verdicts: Vec<_> = images.iter().enumerate().map(|(i, image)| session.push_at(&image.frame().unwrap(), i as f64 / 25.0).unwrap()).collect();
     assert!(verdicts[2].is_some(), "the third frame ends the session");
     assert_eq!(engine.audit().unwrap(), Vec::<String>::new(), "after the verdict on a frame");
+    // A session whose caller holds the engine (the bindings') erases it when released.
+    let guard = liveshade::FailureGuard::new(liveshade::FailureLimit::default());
+    let mut session = Session::from_reports_with_guard(SessionOptions::passive(), &guard).unwrap();
+    session.push_checked_on(engine, &images[0].frame().unwrap(), 0.0).unwrap();
+    dirty("a binding's session, one frame in");
+    session.release_on(engine).unwrap();
+    assert_eq!(engine.audit().unwrap(), Vec::<String>::new(), "after the binding's session was released");
 }

@@ -444,6 +444,13 @@ impl<'e> Session<'e> {
         verdict
     }
 
+    /// Erases what `engine` keeps of this session between frames (the tracked face region)
+    /// without deciding anything: for sessions whose frames the caller checks on its own
+    /// engine ([`Session::push_checked_on`]), when they are freed before their verdict.
+    pub fn release_on(&mut self, engine: &Engine) -> Result<()> {
+        engine.forget_track(&mut self.track)
+    }
+
     /// As [`Session::finish`] for a session whose frames were checked on `engine`
     /// ([`Session::push_checked_on`]): the face region `engine` kept between the frames is
     /// erased too.

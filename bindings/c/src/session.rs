@@ -46,6 +46,15 @@ pub struct LiveshadeSession {
     state: Mutex<SessionState>,
 }
 
+/// A session freed before its verdict leaves nothing on its engine either (the face region
+/// the engine kept between its frames).
+impl Drop for LiveshadeSession {
+    fn drop(&mut self) {
+        let state = self.state.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let _ = state.session.release_on(&self.engine);
+    }
+}
+
 fn session(handle: *const LiveshadeSession) -> Result<Arc<LiveshadeSession>, Failure> {
     non_null(handle, "session")?;
     handles::get(handle).ok_or_else(|| Failure::invalid("session is not a live session handle (freed already, or not made by liveshade_session_new)"))

@@ -41,6 +41,15 @@ impl Session {
     }
 }
 
+/// A session freed before its verdict leaves nothing on its engine either (the face region
+/// the engine kept between its frames).
+impl Drop for Session {
+    fn drop(&mut self) {
+        let state = self.state.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let _ = state.session.release_on(&self.engine);
+    }
+}
+
 #[pymethods]
 impl Session {
     /// Checks one frame (as Engine.check takes it) and returns the verdict once there is
