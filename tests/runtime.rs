@@ -192,7 +192,7 @@ fn every_kernel_has_a_pipeline_and_distinct_specialisations() {
     gpu.prepare(kernels::KERNELS).unwrap();
     gpu.prepare(liveshade::internals::ENGINE_KERNELS).unwrap();
     let all: Vec<_> = kernels::KERNELS.iter().chain(liveshade::internals::ENGINE_KERNELS).collect();
-    assert_eq!(all.len(), 29);
+    assert_eq!(all.len(), 31);
     let mut names: Vec<&str> = all.iter().map(|k| k.name).collect();
     names.sort();
     names.dedup();

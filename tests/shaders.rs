@@ -45,7 +45,7 @@ fn every_wgsl_file_parses_and_validates() {
             assert!(modules.iter().any(|(file, source)| *file == name || source.contains(&text)), "{name} is in no validated module");
         }
     }
-    assert_eq!(files, 14, "shaders/ has {files} files");
+    assert_eq!(files, 15, "shaders/ has {files} files");
 }
 
 #[test]
