@@ -81,6 +81,11 @@ fn detection_at(k: u32) -> u32 {
 fn eye_rotation(d: u32, frame_w: f32, frame_h: f32) -> f32 {
     let eye0 = vec2<f32>(detections[d + 5u] * frame_w, detections[d + 6u] * frame_h);
     let eye1 = vec2<f32>(detections[d + 7u] * frame_w, detections[d + 8u] * frame_h);
+    return eye_roll(eye0, eye1);
+}
+
+// The angle of the line from eye0 to eye1 (pixels), DetectionsToRects' rotation in radians.
+fn eye_roll(eye0: vec2<f32>, eye1: vec2<f32>) -> f32 {
     return normalize_radians(0.0 - atan2(-(eye1.y - eye0.y), eye1.x - eye0.x));
 }
 
@@ -124,20 +129,10 @@ fn face_regions() {
     cut_other_faces(frame_w, frame_h);
     if (!valid) { return; }
     let d = detection_at(0u);
-    let xmin = detections[d + 1u];
-    let ymin = detections[d + 2u];
-    let width = detections[d + 3u];
-    let height = detections[d + 4u];
-
-    // Face Mesh ROI, relative then pixels.
-    let xc = xmin + width / 2.0;
-    let yc = ymin + height / 2.0;
     let rotation = eye_rotation(d, frame_w, frame_h);
     if (!tracked) {
-        let long_side = max(width * frame_w, height * frame_h);
-        let roi_w = long_side / frame_w * ROI_SCALE;
-        let roi_h = long_side / frame_h * ROI_SCALE;
-        write_mesh_roi(vec2<f32>(xc * frame_w, yc * frame_h), vec2<f32>(roi_w * frame_w, roi_h * frame_h), rotation);
+        let box = vec4<f32>(detections[d + 1u], detections[d + 2u], detections[d + 3u], detections[d + 4u]);
+        write_detection_roi(box, rotation, frame_w, frame_h);
     }
 
     let face = minifasnet_box(d, frame_w, frame_h);
@@ -159,6 +154,18 @@ fn face_regions() {
             }
         }
     }
+}
+
+// The Face Mesh ROI of a detection's box (xmin, ymin, width, height relative to the frame)
+// turned by `rotation`: DetectionsToRects + RectTransformation, the box's centre and its
+// longer side x1.5 (relative, then pixels).
+fn write_detection_roi(box: vec4<f32>, rotation: f32, frame_w: f32, frame_h: f32) {
+    let xc = box.x + box.z / 2.0;
+    let yc = box.y + box.w / 2.0;
+    let long_side = max(box.z * frame_w, box.w * frame_h);
+    let roi_w = long_side / frame_w * ROI_SCALE;
+    let roi_h = long_side / frame_h * ROI_SCALE;
+    write_mesh_roi(vec2<f32>(xc * frame_w, yc * frame_h), vec2<f32>(roi_w * frame_w, roi_h * frame_h), rotation);
 }
 
 // The Face Mesh ROI (centre and size in pixels, rotation in radians) into `regions` and

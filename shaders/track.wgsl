@@ -62,14 +62,12 @@ fn track_region() {
     for (var i = 0u; i < DETECTION_STRIDE; i++) {
         tracked_detections[d + i] = track[TRACK_RECORD + i];
     }
-    // face_regions' ROI of that record: its box's centre, the longer side x1.5, the eyes' roll.
+    // face_regions' ROI of that record.
     let r = TRACK_RECORD;
-    let centre = vec2<f32>(track[r + 1u] + track[r + 3u] / 2.0, track[r + 2u] + track[r + 4u] / 2.0) * frame;
-    let long_side = max(track[r + 3u] * frame.x, track[r + 4u] * frame.y) * ROI_SCALE;
     let eye0 = vec2<f32>(track[r + 5u], track[r + 6u]) * frame;
     let eye1 = vec2<f32>(track[r + 7u], track[r + 8u]) * frame;
-    let rotation = normalize_radians(0.0 - atan2(-(eye1.y - eye0.y), eye1.x - eye0.x));
-    write_mesh_roi(centre, vec2<f32>(long_side, long_side), rotation);
+    let box = vec4<f32>(track[r + 1u], track[r + 2u], track[r + 3u], track[r + 4u]);
+    write_detection_roi(box, eye_roll(eye0, eye1), frame.x, frame.y);
 }
 
 // Landmark `i` in image pixels (project_landmarks' output in `regions`).
