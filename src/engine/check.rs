@@ -216,7 +216,7 @@ impl Check {
             resample.write_params(gpu, frame);
         }
         let (w, h) = (frame.width(), frame.height());
-        let tracked = matches!(self.source, FaceSource::Track { .. });
+        let tracked = self.source.tracks();
         self.faces.write_params(gpu, w, h, options.calibrate_box, options.upright_crops, tracked);
         gpu.queue.write_buffer(&self.faces.transforms, 0, bytemuck::cast_slice(&letterbox_transform(w, h)));
         Ok(padded)
@@ -236,7 +236,7 @@ impl Check {
     /// The stage's dispatches for the best face (every dispatch of detection and landmarks).
     fn visit_best_face<'s>(&'s self, stage: Stage, visit: &mut dyn FnMut(&'s Dispatch)) {
         let [letterbox, face_mesh, crop_v2, crop_v1se] = [0, 1, 2, 3].map(|i| &self.frame_readers.resamples[i]);
-        let tracked = matches!(self.source, FaceSource::Track { .. });
+        let tracked = self.source.tracks();
         let regions = [&self.frame_readers.face_quality, &self.faces.face_regions];
         match stage {
             Stage::Detection if tracked => visit(&self.tracking.track_region),

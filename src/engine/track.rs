@@ -32,6 +32,11 @@ pub(crate) enum FaceSource {
 }
 
 impl FaceSource {
+    /// Whether the face comes from the kept region (BlazeFace does not run).
+    pub fn tracks(self) -> bool {
+        matches!(self, FaceSource::Track { .. })
+    }
+
     /// The session whose region the check keeps (None outside a session).
     pub fn session(self) -> Option<u64> {
         match self {
@@ -118,7 +123,7 @@ impl FaceTrack {
 
     /// Records how a frame went.
     pub(super) fn observe(&mut self, source: FaceSource, report: &Report) {
-        self.since_detection = if matches!(source, FaceSource::Track { .. }) { self.since_detection + 1 } else { 0 };
+        self.since_detection = if source.tracks() { self.since_detection + 1 } else { 0 };
         let kept = report.faces.first().is_some_and(|face| face.presence >= MIN_PRESENCE);
         self.following = kept.then_some((report.width, report.height));
     }

@@ -194,7 +194,7 @@ impl<'e> Session<'e> {
         let report = engine.check_followed(frame, &mut self.track)?;
         let verdict = self.push_checked(&report, t, Some(frame));
         if verdict.is_some() {
-            engine.forget_track(&mut self.track)?;
+            self.release_on(engine)?;
         }
         Ok(verdict)
     }
@@ -456,7 +456,7 @@ impl<'e> Session<'e> {
     /// erased too.
     pub fn finish_checked_on(&mut self, engine: &Engine) -> Result<Verdict> {
         let verdict = self.finish();
-        engine.forget_track(&mut self.track)?;
+        self.release_on(engine)?;
         Ok(verdict)
     }
 
