@@ -172,6 +172,16 @@ pub enum Error {
         /// The wgpu limit concerned.
         limit_name: &'static str,
     },
+
+    /// The pipeline cache directory an integrator named is missing, or its file cannot be
+    /// read or written (src/gpu/pipeline_file.rs).
+    #[error("pipeline cache {path}: {reason}")]
+    PipelineCache {
+        /// The directory or file.
+        path: String,
+        /// What failed.
+        reason: String,
+    },
 }
 
 /// `Result` with liveshade's [`Error`].

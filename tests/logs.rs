@@ -43,7 +43,7 @@ fn no_log_record_holds_what_a_check_or_a_session_saw() {
     log::set_logger(&Capture).unwrap();
     log::set_max_level(log::LevelFilter::Trace);
     let backend = std::env::var("WGPU_BACKEND").ok().filter(|b| !b.is_empty()).unwrap_or_else(|| "auto".into());
-    let options = EngineOptions { gpu: GpuOptions { backend: backend.parse().unwrap(), adapter_name: None }, landmarks: true, ..Default::default() };
+    let options = EngineOptions { gpu: GpuOptions { backend: backend.parse().unwrap(), ..Default::default() }, landmarks: true, ..Default::default() };
     let engine = Engine::new(options).unwrap_or_else(|e| panic!("the log test needs a GPU adapter (CI={:?}): {e}", std::env::var("CI").ok()));
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut seen = Vec::new();

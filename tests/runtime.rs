@@ -54,7 +54,7 @@ fn a_backend_missing_on_this_platform_is_a_clear_error() {
 fn the_adapter_can_be_chosen_by_name() {
     let name = gpu().adapter().name.clone();
     let fragment: String = name.chars().take(6).collect::<String>().to_uppercase();
-    let chosen = Gpu::new(&GpuOptions { backend: Backend::from_env().unwrap(), adapter_name: Some(fragment) }).unwrap();
+    let chosen = Gpu::new(&GpuOptions { backend: Backend::from_env().unwrap(), adapter_name: Some(fragment), ..Default::default() }).unwrap();
     assert_eq!(chosen.adapter().name, name);
 }
 

@@ -6,7 +6,9 @@
 #     display server's sockets (Wayland's $XDG_RUNTIME_DIR/wayland-N, X11's
 #     /tmp/.X11-unix/XN), which the graphics stack probes for when it starts;
 #   - any file opened for writing, created, renamed, truncated or removed outside the GPU
-#     driver's shader cache (Mesa's mesa_shader_cache) and the GPU's device nodes.
+#     driver's shader cache (Mesa's mesa_shader_cache) and the GPU's device nodes;
+#   - with `--pipeline-cache DIR` (the one file the library writes, when asked), any write
+#     outside those and DIR, and any write into DIR after the first image was opened.
 #   bash tools/privacy_trace.sh [path/to/liveshade]       (tools/test.sh runs it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,13 +23,22 @@ trace() {
 trace check check samples/live_T1.jpg samples/spoof_print_F1.jpg
 trace session session tests/sequences/brbk7n
 trace watch watch --frames tests/sequences/brbk7n --json
+cache=$(mktemp -d)
+trap 'rm -rf "$traces" "$cache"' EXIT
+trace cached check --pipeline-cache "$cache" samples/live_T1.jpg samples/spoof_print_F1.jpg
 failed=0
-for name in check session watch; do
+first_image=$(grep -n -E 'open(at)?\(.*"samples/live_T1.jpg"' "$traces/cached" | head -1 | cut -d: -f1)
+late=$(tail -n "+${first_image:-1}" "$traces/cached" | grep -F "$cache" || true)
+if [ -z "$first_image" ] || [ -n "$late" ]; then
+    printf 'cached: the pipeline cache directory touched after the first image was opened (or no image opened):\n%s\n' "$late"
+    failed=1
+fi
+for name in check session watch cached; do
     file="$traces/$name"
     sockets=$(grep -E '(^|[^_])socket\(' "$file" | grep -v 'socket(AF_UNIX' || true)
     connects=$(grep -E '(^|[^_])connect\(' "$file" | grep -v -E 'sun_path="(/var/run/nscd/socket|[^"]*/wayland-[0-9]+|/tmp/\.X11-unix/X[0-9]+)"' || true)
     writes=$(grep -E 'O_WRONLY|O_RDWR|O_CREAT|O_TRUNC|(^|[ (])(creat|rename|renameat2?|unlink|unlinkat|rmdir|mkdir|mkdirat|truncate|ftruncate|link|linkat|symlink|symlinkat)\(' "$file" \
-        | grep -v -E 'mesa_shader_cache|"/dev/(dri/|null")' || true)
+        | grep -v -E 'mesa_shader_cache|"/dev/(dri/|null")' | { if [ "$name" = cached ]; then grep -v -F "\"$cache/"; else cat; fi; } || true)
     calls=$(wc -l < "$file")
     if [ -n "$sockets$connects$writes" ]; then
         printf '%s: a socket or a write the privacy promises do not allow:\n%s\n%s\n%s\n' "$name" "$sockets" "$connects" "$writes"

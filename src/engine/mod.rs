@@ -55,7 +55,7 @@ pub use resample::{Resampling, resample, upright_crop_transform};
 
 use crate::error::{Error, Result, lock};
 use crate::frame::Frame;
-use crate::gpu::{AdapterSummary, Gpu, GpuOptions};
+use crate::gpu::{AdapterSummary, Gpu, GpuOptions, Kernel};
 use crate::nn::Tuning;
 use check::Check;
 use track::FaceSource;
@@ -138,13 +138,23 @@ impl Engine {
             warm_up_size(width, height)?;
         }
         let gpu = Gpu::new(&options.gpu)?;
-        gpu.prepare(crate::nn::kernels::KERNELS)?;
-        gpu.prepare(kernels::KERNELS)?;
+        // Building the check binds every dispatch its networks make, which compiles the layer
+        // kernels the adapter's tuning picked and no other: on Mesa 25's lavapipe a kernel's
+        // first dispatch compiles it in 0.1-136 s on a cold shader cache (pointwise_wide the
+        // 136, separable_block 16 s unused there), so preparing the whole table cost minutes.
+        // The engine's own kernels are all prepared: which of them a frame needs depends on
+        // its size and format.
         let check = Check::new(&gpu, options.tuning(gpu.adapter()), options.upright_crops, options.max_faces)?;
+        let mut used: Vec<Kernel> = gpu.compiled_kernels()?.into_iter().chain(kernels::KERNELS.iter().copied()).collect();
+        used.sort_by_key(|k| k.name);
+        used.dedup();
+        gpu.prepare(&used)?;
         let engine = Engine { gpu, options, check: Mutex::new(check) };
         if let Some((width, height)) = engine.options.warm_up {
             engine.warm_up(width, height)?;
         }
+        // Before any frame of the caller's: the file can hold nothing but compiled code.
+        engine.gpu.save_pipeline_cache()?;
         Ok(engine)
     }
 
@@ -166,6 +176,13 @@ impl Engine {
     /// The adapter the engine runs on.
     pub fn adapter(&self) -> &AdapterSummary {
         self.gpu.adapter()
+    }
+
+    /// The pipeline cache file ([`GpuOptions::pipeline_cache_dir`](crate::GpuOptions)) and
+    /// the bytes of compiled pipelines it gave this start (0: it compiled everything), or
+    /// None where no file is used (no directory named, or an adapter without the cache).
+    pub fn pipeline_cache_file(&self) -> Option<(&std::path::Path, usize)> {
+        self.gpu.pipeline_cache_file()
     }
 
     /// The GPU runtime underneath (for benches and tools).

@@ -5,6 +5,7 @@ use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, Result, lock};
+use crate::gpu::pipeline_file::PipelineFile;
 use crate::gpu::pipelines::PipelineCache;
 
 /// Which graphics API to run on.
@@ -100,6 +101,13 @@ pub struct GpuOptions {
     pub backend: Backend,
     /// Take the first adapter whose name contains this text (case-insensitive).
     pub adapter_name: Option<String>,
+    /// Keep the driver's compiled pipelines in a file in this existing directory, named
+    /// for the adapter, so that the next start compiles less (wgpu's pipeline cache, where
+    /// the adapter has one: Vulkan). None (the default): no file is read or written. The
+    /// file holds compiled shaders only, written once at the end of `Engine::new`, before
+    /// any frame; keep the directory writable by the terminal's own account alone, since a
+    /// compiled pipeline is code the GPU runs (src/gpu/pipeline_file.rs).
+    pub pipeline_cache_dir: Option<std::path::PathBuf>,
 }
 
 /// What `devices` prints about one adapter.
@@ -195,8 +203,9 @@ struct DeviceHealth {
 
 /// The GPU runtime: adapter, device, queue and every compiled pipeline.
 ///
-/// `Gpu` is `Send + Sync`; the pipelines are compiled and warmed up in [`Gpu::new`], so
-/// nothing is compiled while frames run.
+/// `Gpu` is `Send + Sync`; pipelines are compiled when first bound and warmed up by
+/// [`Gpu::prepare`] (`Engine::new` does both before it returns), so nothing is compiled
+/// while frames run.
 pub struct Gpu {
     instance: wgpu::Instance,
     wgpu_adapter: wgpu::Adapter,
@@ -231,6 +240,10 @@ impl Gpu {
         }
         if summary.timestamp_query {
             features |= wgpu::Features::TIMESTAMP_QUERY;
+        }
+        let pipeline_file = options.pipeline_cache_dir.as_ref().and_then(|_| PipelineFile::name_for(&adapter));
+        if pipeline_file.is_some() {
+            features |= wgpu::Features::PIPELINE_CACHE;
         }
         // Double precision reproduces OpenCV's warp positions exactly (shaders/warp_f64.wgsl).
         if adapter.features().contains(wgpu::Features::SHADER_F64) {
@@ -268,7 +281,17 @@ impl Gpu {
             usage: wgpu::BufferUsages::STORAGE,
             mapped_at_creation: false,
         });
-        let gpu = Gpu { instance, wgpu_adapter: adapter, device, queue, adapter: summary, limits, health, pipelines: PipelineCache::default(), empty, constant_bytes: Default::default() };
+        let stored = match (&options.pipeline_cache_dir, pipeline_file) {
+            (Some(dir), Some(name)) => Some(PipelineFile::open(&device, dir, &name)?),
+            // An adapter without an application-managed cache still gets the directory
+            // checked, so that a wrong path fails on every machine alike.
+            (Some(dir), None) if !dir.is_dir() => {
+                return Err(Error::PipelineCache { path: dir.display().to_string(), reason: "not an existing directory".into() });
+            }
+            _ => None,
+        };
+        let pipelines = PipelineCache::new(stored);
+        let gpu = Gpu { instance, wgpu_adapter: adapter, device, queue, adapter: summary, limits, health, pipelines, empty, constant_bytes: Default::default() };
         gpu.check("creating the device")?;
         Ok(gpu)
     }
@@ -309,13 +332,13 @@ impl Gpu {
         self.constant_bytes.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// Whether the device offers f64 arithmetic in shaders (the exact Face Mesh warp).
     /// Whether dispatches can take their workgroup counts from a GPU buffer
     /// (`dispatch_workgroups_indirect`).
     pub fn has_indirect_dispatch(&self) -> bool {
         self.wgpu_adapter.get_downlevel_capabilities().flags.contains(wgpu::DownlevelFlags::INDIRECT_EXECUTION)
     }
 
+    /// Whether the device offers f64 arithmetic in shaders (the exact Face Mesh warp).
     pub fn has_shader_f64(&self) -> bool {
         self.device.features().contains(wgpu::Features::SHADER_F64)
     }

@@ -4,6 +4,7 @@
 
 mod arena;
 mod context;
+mod pipeline_file;
 mod pipelines;
 
 pub use arena::{BufferArena, Dispatch, Tensor, record_all, record_sequence};

@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, Result, lock};
 use crate::gpu::Gpu;
+use crate::gpu::pipeline_file::PipelineFile;
 
 /// Invocations per workgroup of the one-dimensional kernels (`LINEAR_WORKGROUP` in
 /// shaders/common.wgsl), as the kernel tables write their `workgroup_size`.
@@ -83,18 +84,24 @@ impl PartialEq for KernelSpec {
 impl Eq for KernelSpec {}
 
 pub(crate) struct CompiledKernel {
+    pub kernel: Kernel,
     pub pipeline: wgpu::ComputePipeline,
     pub layout: wgpu::BindGroupLayout,
 }
 
-/// The compiled pipelines and shader modules of one device, by name.
-#[derive(Default)]
+/// The compiled pipelines and shader modules of one device, by name, and the driver's
+/// cache file where the integrator named a directory for it.
 pub(crate) struct PipelineCache {
     modules: Mutex<HashMap<&'static str, wgpu::ShaderModule>>,
     kernels: Mutex<HashMap<&'static str, Arc<CompiledKernel>>>,
+    stored: Option<PipelineFile>,
 }
 
 impl PipelineCache {
+    pub(crate) fn new(stored: Option<PipelineFile>) -> PipelineCache {
+        PipelineCache { modules: Mutex::default(), kernels: Mutex::default(), stored }
+    }
+
     /// The compiled kernel, compiling it now if nobody prepared it.
     pub(crate) fn get(&self, device: &wgpu::Device, kernel: Kernel) -> Result<Arc<CompiledKernel>> {
         if !device.features().contains(kernel.shader.features) {
@@ -115,9 +122,16 @@ impl PipelineCache {
                 })
                 .clone()
         };
-        let compiled = Arc::new(compile(device, &module, kernel));
+        let compiled = Arc::new(compile(device, &module, self.stored.as_ref().map(PipelineFile::cache), kernel));
         lock(&self.kernels, "the pipeline cache")?.insert(kernel.name, Arc::clone(&compiled));
         Ok(compiled)
+    }
+
+    /// Every kernel compiled so far, by name.
+    pub(crate) fn compiled(&self) -> Result<Vec<Kernel>> {
+        let mut kernels: Vec<Kernel> = lock(&self.kernels, "the pipeline cache")?.values().map(|c| c.kernel).collect();
+        kernels.sort_by_key(|k| k.name);
+        Ok(kernels)
     }
 }
 
@@ -167,13 +181,33 @@ impl Gpu {
         self.submit_and_wait(encoder)
     }
 
+    /// Writes the driver's compiled pipelines to the cache file, where the integrator named
+    /// a directory ([`GpuOptions::pipeline_cache_dir`](crate::GpuOptions)) and the adapter
+    /// keeps one; unchanged contents are not rewritten. `Engine::new` calls it once, after
+    /// its warm-up and before any frame.
+    pub fn save_pipeline_cache(&self) -> Result<()> {
+        self.pipelines.stored.as_ref().map_or(Ok(()), PipelineFile::save)
+    }
+
+    /// The pipeline cache file in use and the bytes of driver data it gave at start
+    /// (0: a cold start), or None where none is used.
+    pub fn pipeline_cache_file(&self) -> Option<(&std::path::Path, usize)> {
+        self.pipelines.stored.as_ref().map(|file| (file.path(), file.loaded_bytes()))
+    }
+
+    /// The kernels compiled so far: after a network is built, those its layers bind (a
+    /// network binds every dispatch when it is built).
+    pub fn compiled_kernels(&self) -> Result<Vec<Kernel>> {
+        self.pipelines.compiled()
+    }
+
     /// Whether the device can run `kernel` (it has the features its shader needs).
     pub fn supports(&self, kernel: Kernel) -> bool {
         self.device.features().contains(kernel.shader.features)
     }
 }
 
-fn compile(device: &wgpu::Device, module: &wgpu::ShaderModule, kernel: Kernel) -> CompiledKernel {
+fn compile(device: &wgpu::Device, module: &wgpu::ShaderModule, cache: Option<&wgpu::PipelineCache>, kernel: Kernel) -> CompiledKernel {
     let entries: Vec<wgpu::BindGroupLayoutEntry> = kernel
         .bindings
         .iter()
@@ -201,7 +235,7 @@ fn compile(device: &wgpu::Device, module: &wgpu::ShaderModule, kernel: Kernel) -
         module,
         entry_point: Some(kernel.entry_point),
         compilation_options: wgpu::PipelineCompilationOptions { constants: kernel.constants, zero_initialize_workgroup_memory: false },
-        cache: None,
+        cache,
     });
-    CompiledKernel { pipeline, layout }
+    CompiledKernel { kernel, pipeline, layout }
 }

@@ -28,7 +28,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let image = DecodedImage::open(path.as_ref())?;
     let frame = image.frame()?;
     let (w, h, pixels) = (image.width(), image.height(), image.rgb().as_ptr());
-    let engine = Engine::new(EngineOptions { gpu: GpuOptions { backend: backend.parse()?, adapter_name: None }, ..EngineOptions::default() })?;
+    let engine = Engine::new(EngineOptions { gpu: GpuOptions { backend: backend.parse()?, ..Default::default() }, ..EngineOptions::default() })?;
     let options = CString::new(format!(r#"{{"backend": "{backend}"}}"#))?;
     let mut c_engine = null_mut();
     if unsafe { liveshade_engine_new(options.as_ptr(), &mut c_engine) } != LIVESHADE_OK {

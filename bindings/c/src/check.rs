@@ -203,10 +203,11 @@ fn engine_options(json: Option<&str>) -> Result<(EngineOptions, FailureLimit), F
                     }
                 }
             }
+            "pipeline_cache_dir" => options.gpu.pipeline_cache_dir = Some(value.as_str().ok_or_else(|| bad(key, "a string (a directory)"))?.into()),
             "max_failed_sessions" => limit.max_failures = value.as_u64().ok_or_else(|| bad(key, "a whole number"))? as usize,
             other => {
                 return Err(Failure::invalid(format!(
-                    "unknown option {other:?} (backend, adapter, landmarks, calibrate_box, upright_crops, max_faces, warm_up, max_failed_sessions)"
+                    "unknown option {other:?} (backend, adapter, landmarks, calibrate_box, upright_crops, max_faces, warm_up, pipeline_cache_dir, max_failed_sessions)"
                 )));
             }
         }
@@ -222,8 +223,10 @@ fn engine_options(json: Option<&str>) -> Result<(EngineOptions, FailureLimit), F
 /// does), `"max_faces"` (faces a check judges, each with its own liveness in `faces`, 1 to 8,
 /// default 2), `"warm_up"` (the frame size `[width, height]` checked once before this returns,
 /// so that the first real check runs at the steady state; default `[640, 480]`, `null` skips
-/// it) and `"max_failed_sessions"` (sessions refused for 5 minutes after this many failures in 5
-/// minutes; default 5). On success `*out` is the engine, to be freed with
+/// it), `"pipeline_cache_dir"` (an existing directory where the driver's compiled pipelines
+/// are kept between starts, on adapters that have wgpu's pipeline cache; written once, before
+/// any frame; default none: no file is read or written) and `"max_failed_sessions"` (sessions
+/// refused for 5 minutes after this many failures in 5 minutes; default 5). On success `*out` is the engine, to be freed with
 /// `liveshade_engine_free`.
 ///
 /// # Safety

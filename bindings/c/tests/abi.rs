@@ -121,11 +121,18 @@ fn misuse_is_an_error_with_a_message_never_a_crash() {
         (r#"{"warm_up": [640, -1]}"#, "[width, height]"),
         (r#"{"warm_up": [9000, 480]}"#, "1 to 8192"),
         (r#"{"warm_up": [0, 480]}"#, "1 to 8192"),
+        (r#"{"pipeline_cache_dir": 3}"#, "a string (a directory)"),
     ] {
         let options = CString::new(options).unwrap();
         assert_eq!(unsafe { liveshade_engine_new(options.as_ptr(), &mut other) }, LIVESHADE_ERROR_INVALID_ARGUMENT);
         assert!(last_error().contains(message), "{}", last_error());
     }
+    // A pipeline cache directory that is not there: the engine is not made, nothing is created.
+    let missing = std::env::temp_dir().join(format!("liveshade-c-no-such-dir-{}", std::process::id()));
+    let options = CString::new(serde_json::json!({ "pipeline_cache_dir": missing, "warm_up": null }).to_string()).unwrap();
+    assert_eq!(unsafe { liveshade_engine_new(options.as_ptr(), &mut other) }, LIVESHADE_ERROR_OTHER);
+    assert!(last_error().contains("not an existing directory") && last_error().contains("no-such-dir"), "{}", last_error());
+    assert!(!missing.exists());
     assert!(other.is_null());
 }
 

@@ -1,6 +1,7 @@
 //! `liveshade.Engine`: the GPU, the four networks and every buffer, made once; `check` runs
 //! one frame in one submission with the GIL released.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,7 +29,7 @@ impl Engine {
     // Python's keyword arguments, one per engine option.
     #[allow(clippy::too_many_arguments)]
     #[new]
-    #[pyo3(signature = (backend = "auto", adapter = None, landmarks = false, calibrate_box = true, upright_crops = true, max_faces = 2, warm_up = Some((640, 480)), max_failed_sessions = None))]
+    #[pyo3(signature = (backend = "auto", adapter = None, landmarks = false, calibrate_box = true, upright_crops = true, max_faces = 2, warm_up = Some((640, 480)), max_failed_sessions = None, pipeline_cache_dir = None))]
     fn new(
         py: Python<'_>,
         backend: &str,
@@ -39,8 +40,9 @@ impl Engine {
         max_faces: u32,
         warm_up: Option<(u32, u32)>,
         max_failed_sessions: Option<usize>,
+        pipeline_cache_dir: Option<PathBuf>,
     ) -> PyResult<Self> {
-        let gpu = GpuOptions { backend: backend.parse().map_err(py_error)?, adapter_name: adapter };
+        let gpu = GpuOptions { backend: backend.parse().map_err(py_error)?, adapter_name: adapter, pipeline_cache_dir };
         // The rest (the `internals` feature's tuning) is the default; built alone, without that
         // feature, the update names no field, which clippy would otherwise refuse.
         #[allow(clippy::needless_update)]

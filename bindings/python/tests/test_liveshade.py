@@ -147,6 +147,21 @@ def test_each_face_gets_its_own_liveness(engine):
     assert labels == {"left": "live", "right": "spoof"}
 
 
+def test_a_pipeline_cache_directory_gets_one_file_that_checks_leave_alone(engine, tmp_path):
+    cached = liveshade.Engine(backend=BACKEND, warm_up=None, pipeline_cache_dir=tmp_path)
+    files = list(tmp_path.iterdir())
+    if cached.backend == "vulkan":
+        assert len(files) == 1 and files[0].read_bytes().startswith(b"liveshade pipelines1")
+    else:
+        assert files == []  # wgpu keeps no pipeline cache on other APIs
+    before = [f.read_bytes() for f in files]
+    reports = [cached.check(str(path)).to_dict() for path in SAMPLES]
+    assert [f.read_bytes() for f in files] == before
+    for report, path in zip(reports, SAMPLES):
+        expected = engine.check(str(path)).to_dict()
+        assert report["faces"] == expected["faces"], path
+
+
 def test_bad_formats_and_options_are_value_errors(engine):
     rgb = numpy.zeros((64, 64, 3), numpy.uint8)
     with pytest.raises(ValueError, match="unknown format"):
@@ -161,6 +176,10 @@ def test_bad_formats_and_options_are_value_errors(engine):
         liveshade.Engine(backend=BACKEND, max_faces=0)
     with pytest.raises(ValueError, match="warm_up"):
         liveshade.Engine(backend=BACKEND, warm_up=(9000, 480))
+    with pytest.raises(liveshade.Error, match="not an existing directory"):
+        liveshade.Engine(backend=BACKEND, warm_up=None, pipeline_cache_dir="/nonexistent/liveshade-cache")
+    with pytest.raises(TypeError):
+        liveshade.Engine(backend=BACKEND, warm_up=None, pipeline_cache_dir=3)
     with pytest.raises(liveshade.Error, match="no GPU adapter"):
         liveshade.Engine(backend=BACKEND, adapter="no adapter has this name")
     with pytest.raises(ValueError, match="live_threshold"):

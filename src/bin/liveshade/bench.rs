@@ -22,6 +22,10 @@ pub struct BenchArgs {
     /// The image to check (a sample by default).
     #[arg(long, default_value = "samples/live_T1.jpg")]
     image: PathBuf,
+    /// Keep the driver's compiled pipelines in this existing directory (as `check
+    /// --pipeline-cache`): run twice to time a start that finds them.
+    #[arg(long, value_name = "DIR")]
+    pipeline_cache: Option<PathBuf>,
 }
 
 fn median_p99(values: &mut [f64]) -> (f64, f64) {
@@ -57,7 +61,12 @@ pub fn run(args: &BenchArgs) -> Result<bool, liveshade::Error> {
         );
     }
     for adapter in adapters {
-        let options = EngineOptions { gpu: GpuOptions { backend: adapter.backend, adapter_name: Some(adapter.name.clone()) }, ..Default::default() };
+        let options = EngineOptions {
+            gpu: GpuOptions { backend: adapter.backend, adapter_name: Some(adapter.name.clone()), pipeline_cache_dir: args.pipeline_cache.clone() },
+            // Warmed up at the image's size, as a terminal warms up at its camera's.
+            warm_up: Some((frame.width(), frame.height())),
+            ..Default::default()
+        };
         // Start (Engine::new, its warm-up included) and the first check after it: what a
         // terminal waits for after boot. Cold or warm is the driver's shader cache
         // (MESA_SHADER_CACHE_DISABLE=true for cold on Mesa).
@@ -67,6 +76,8 @@ pub fn run(args: &BenchArgs) -> Result<bool, liveshade::Error> {
         let first = std::time::Instant::now();
         engine.check(&frame)?;
         let first_ms = first.elapsed().as_secs_f64() * 1e3;
+        // Bytes of compiled pipelines the start found in the cache file (null: no file used).
+        let cache_loaded = engine.pipeline_cache_file().map(|(_, bytes)| bytes);
         for _ in 0..2 {
             engine.check(&frame)?;
         }
@@ -132,6 +143,7 @@ pub fn run(args: &BenchArgs) -> Result<bool, liveshade::Error> {
                     "frame_memory_mib": memory, "weights_memory_mib": constants, "gpu_memory_mib": memory + constants,
                     "frames": frames, "stages": stage_json,
                     "engine_start_ms": start_ms, "first_check_ms": first_ms,
+                    "pipeline_cache_loaded_bytes": cache_loaded,
                 })
             );
         } else {

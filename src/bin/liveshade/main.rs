@@ -31,13 +31,20 @@ pub struct AdapterArgs {
     /// Take the first adapter whose name contains this text.
     #[arg(long)]
     pub adapter: Option<String>,
+    /// Keep the driver's compiled pipelines in this existing directory between runs
+    /// (adapters with wgpu's pipeline cache); without it no file is written.
+    #[arg(long, value_name = "DIR")]
+    pub pipeline_cache: Option<PathBuf>,
 }
 
 impl AdapterArgs {
     /// Engine options for this adapter.
     pub fn engine_options(&self) -> Result<EngineOptions, liveshade::Error> {
         let backend: Backend = self.backend.parse()?;
-        Ok(EngineOptions { gpu: GpuOptions { backend, adapter_name: self.adapter.clone() }, ..Default::default() })
+        Ok(EngineOptions {
+            gpu: GpuOptions { backend, adapter_name: self.adapter.clone(), pipeline_cache_dir: self.pipeline_cache.clone() },
+            ..Default::default()
+        })
     }
 }
 

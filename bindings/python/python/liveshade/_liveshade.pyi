@@ -126,9 +126,13 @@ class Engine:
         max_faces: int = 2,
         warm_up: Optional[Tuple[int, int]] = (640, 480),
         max_failed_sessions: Optional[int] = None,
+        pipeline_cache_dir: Optional[Union[str, os.PathLike[str]]] = None,
     ) -> None:
         """warm_up: the frame size (width, height) checked once before this returns, so that
-        the first real check runs at the steady state; None skips it."""
+        the first real check runs at the steady state; None skips it. pipeline_cache_dir: an
+        existing directory where the driver's compiled pipelines are kept between starts
+        (adapters with wgpu's pipeline cache; written once, before any frame); None reads and
+        writes no file."""
     @property
     def adapter(self) -> str: ...
     @property
