@@ -8,7 +8,7 @@ use crate::nn::{Tuning, kernels};
 use crate::nn::layer::{Activation, channel_params, check_io, check_len, gemm_weights, residual_binding};
 use crate::tensor::Shape;
 
-/// The three kernels of pointwise.wgsl, selectable per adapter.
+/// The kernels of pointwise.wgsl as the layers choose them, selectable per adapter.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum PointwiseVariant {
     /// One output value per invocation: the baseline the others are measured against.
@@ -16,6 +16,8 @@ pub enum PointwiseVariant {
     /// 8 pixels x 8 output channels per invocation in registers, vec4 loads; layers where
     /// a 16-channel block wastes little run [`PointwiseVariant::Wide`]'s kernel instead.
     Blocked,
+    /// 8 x 8 blocks on every layer, never the wide kernel.
+    BlockedNarrow,
     /// 16 pixels x 16 output channels per invocation on every layer.
     Wide,
     /// 64 x 64 output tiles staged through workgroup memory.
@@ -23,14 +25,15 @@ pub enum PointwiseVariant {
 }
 
 impl PointwiseVariant {
-    pub const ALL: [PointwiseVariant; 4] = [PointwiseVariant::Naive, PointwiseVariant::Blocked, PointwiseVariant::Wide, PointwiseVariant::Tiled];
+    pub const ALL: [PointwiseVariant; 5] =
+        [PointwiseVariant::Naive, PointwiseVariant::Blocked, PointwiseVariant::BlockedNarrow, PointwiseVariant::Wide, PointwiseVariant::Tiled];
 
     /// The kernel for a layer of `out_channels` outputs over `pixels` pixels.
     pub fn kernel(self, out_channels: u32, pixels: u64) -> Kernel {
         match self {
             PointwiseVariant::Naive => &kernels::POINTWISE_NAIVE,
             PointwiseVariant::Blocked if wide_block_fits(out_channels, pixels) => &kernels::POINTWISE_WIDE,
-            PointwiseVariant::Blocked => &kernels::POINTWISE_BLOCKED,
+            PointwiseVariant::Blocked | PointwiseVariant::BlockedNarrow => &kernels::POINTWISE_BLOCKED,
             PointwiseVariant::Wide => &kernels::POINTWISE_WIDE,
             PointwiseVariant::Tiled => &kernels::POINTWISE_TILED,
         }
@@ -40,6 +43,7 @@ impl PointwiseVariant {
         match self {
             PointwiseVariant::Naive => "naive",
             PointwiseVariant::Blocked => "blocked",
+            PointwiseVariant::BlockedNarrow => "blocked_narrow",
             PointwiseVariant::Wide => "wide",
             PointwiseVariant::Tiled => "tiled",
         }
@@ -77,7 +81,7 @@ impl std::str::FromStr for PointwiseVariant {
         PointwiseVariant::ALL
             .into_iter()
             .find(|v| v.name() == text)
-            .ok_or_else(|| Error::shape("pointwise", format!("unknown variant {text:?} (naive, blocked, wide, tiled)")))
+            .ok_or_else(|| Error::shape("pointwise", format!("unknown variant {text:?} (naive, blocked, blocked_narrow, wide, tiled)")))
     }
 }
 

@@ -56,8 +56,20 @@ impl Tuning {
         gate_other_faces: true,
     };
 
-    /// What lavapipe runs from Mesa 25 on: the CPU policy with MiniFASNet's blocks fused.
-    pub const LAVAPIPE_MESA_25: Tuning = Tuning { fused_minifasnet_blocks: true, ..Tuning::CPU };
+    /// What lavapipe runs from Mesa 25 on: the CPU policy with MiniFASNet's blocks fused,
+    /// the 8 x 8 pointwise blocks on every layer and the stems on the general dense kernel.
+    /// On a cold shader cache Mesa 25.0.7 compiles `pointwise_wide` in 136 s (most of it in
+    /// LLVM's coroutine passes, for its 256 accumulators; Mesa 22.3: 0.2 s) and the three
+    /// specialised stems in 6-20 s each, for end-to-end checks 1.04x and 1.00x faster than
+    /// without them (medians of 5 alternating rounds of 15 checks, 0.89-1.25x between
+    /// rounds): a terminal's first start after a driver update should not wait minutes for
+    /// a few percent (BENCHMARKS.md, "Cold start").
+    pub const LAVAPIPE_MESA_25: Tuning = Tuning {
+        fused_minifasnet_blocks: true,
+        pointwise: PointwiseVariant::BlockedNarrow,
+        specialised_stems: false,
+        ..Tuning::CPU
+    };
 
     /// What GPUs run.
     pub const GPU: Tuning = Tuning {
