@@ -118,9 +118,12 @@ fn digest(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()
 }
 
+/// Creates `path` anew (never through a file or link already there: one left by a crash is
+/// removed first, and a name someone plants between the two calls makes the open fail).
 fn write_owner_only(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    let _ = fs::remove_file(path);
     let mut options = fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let mut file = options.open(path)?;
