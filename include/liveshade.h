@@ -245,13 +245,12 @@ void liveshade_string_free(char *text);
 // it), `"pipeline_cache_dir"` (an existing directory where the driver's compiled pipelines
 // are kept between starts, on adapters that have wgpu's pipeline cache; written once, before
 // any frame; default none: no file is read or written) and `"max_failed_sessions"` (sessions
-// refused for 5 minutes after this many failures in 5 minutes; default 5). On success `*out` is the engine, to be freed with
-// `liveshade_engine_free`.
+// refused for 5 minutes after this many failures in 5 minutes; default 5). On success `*out`
+// is the engine, to be freed with `liveshade_engine_free`.
 //
 // # Safety
 // `options_json` is NULL or a NUL-terminated string; `out` points at writable storage.
-int liveshade_engine_new(const char *options_json,
-                         LiveshadeEngine **out);
+int liveshade_engine_new(const char *options_json, LiveshadeEngine **out);
 
 // Frees an engine (NULL and freed handles are ignored). Its GPU memory goes once the last
 // session made from it is freed too.

@@ -27,7 +27,7 @@ cache=$(mktemp -d)
 trap 'rm -rf "$traces" "$cache"' EXIT
 trace cached check --pipeline-cache "$cache" samples/live_T1.jpg samples/spoof_print_F1.jpg
 failed=0
-first_image=$(grep -n -E 'open(at)?\(.*"samples/live_T1.jpg"' "$traces/cached" | head -1 | cut -d: -f1)
+first_image=$(grep -m1 -n -E 'open(at)?\(.*"samples/live_T1.jpg"' "$traces/cached" | cut -d: -f1 || true)
 late=$(tail -n "+${first_image:-1}" "$traces/cached" | grep -F "$cache" || true)
 if [ -z "$first_image" ] || [ -n "$late" ]; then
     printf 'cached: the pipeline cache directory touched after the first image was opened (or no image opened):\n%s\n' "$late"

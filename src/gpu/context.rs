@@ -5,7 +5,7 @@ use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, Result, lock};
-use crate::gpu::pipeline_file::PipelineFile;
+use crate::gpu::pipeline_file::{self, PipelineFile};
 use crate::gpu::pipelines::PipelineCache;
 
 /// Which graphics API to run on.
@@ -230,6 +230,9 @@ impl Gpu {
         if !backend.is_built() {
             return Err(Error::BackendUnavailable { backend: backend.to_string() });
         }
+        if let Some(dir) = &options.pipeline_cache_dir {
+            pipeline_file::check_dir(dir)?;
+        }
         let instance = new_instance(backend.wgpu_backends());
         let adapter = pollster::block_on(pick_adapter(&instance, backend, options.adapter_name.as_deref()))?;
         let summary = AdapterSummary::of(&adapter);
@@ -283,11 +286,6 @@ impl Gpu {
         });
         let stored = match (&options.pipeline_cache_dir, pipeline_file) {
             (Some(dir), Some(name)) => Some(PipelineFile::open(&device, dir, &name)?),
-            // An adapter without an application-managed cache still gets the directory
-            // checked, so that a wrong path fails on every machine alike.
-            (Some(dir), None) if !dir.is_dir() => {
-                return Err(Error::PipelineCache { path: dir.display().to_string(), reason: "not an existing directory".into() });
-            }
             _ => None,
         };
         let pipelines = PipelineCache::new(stored);

@@ -47,11 +47,8 @@ impl PipelineFile {
     }
 
     /// Opens `dir/name` (a missing or unusable file is a cold start) on a device created
-    /// with [`wgpu::Features::PIPELINE_CACHE`]. `dir` must be an existing directory.
+    /// with [`wgpu::Features::PIPELINE_CACHE`]. `dir` has passed [`check_dir`].
     pub(crate) fn open(device: &wgpu::Device, dir: &Path, name: &str) -> Result<PipelineFile> {
-        if !dir.is_dir() {
-            return Err(file_error(dir, "not an existing directory"));
-        }
         let path = dir.join(name);
         let contents = match fs::metadata(&path) {
             Ok(meta) if meta.len() > MAX_FILE_BYTES => None,
@@ -92,18 +89,29 @@ impl PipelineFile {
         if self.loaded == Some(digest(&body)) {
             return Ok(());
         }
-        let mut contents = Vec::with_capacity(HEADER_BYTES + body.len());
-        contents.extend_from_slice(MAGIC);
-        contents.extend_from_slice(&(body.len() as u64).to_le_bytes());
-        contents.extend_from_slice(&digest(&body));
-        contents.extend_from_slice(&body);
         let temporary = self.path.with_extension(format!("tmp{}", std::process::id()));
-        let written = write_owner_only(&temporary, &contents).and_then(|()| fs::rename(&temporary, &self.path));
+        let written = write_owner_only(&temporary, &wrap(&body)).and_then(|()| fs::rename(&temporary, &self.path));
         written.map_err(|e| {
             let _ = fs::remove_file(&temporary);
             file_error(&self.path, &format!("cannot write it: {e}"))
         })
     }
+}
+
+/// Fails unless `dir`, the directory an integrator named, exists: checked on every adapter,
+/// with or without a pipeline cache, so that a wrong path fails on every machine alike.
+pub(crate) fn check_dir(dir: &Path) -> Result<()> {
+    if dir.is_dir() { Ok(()) } else { Err(file_error(dir, "not an existing directory")) }
+}
+
+/// The driver's bytes as one of our files: magic, length, SHA-256, the bytes.
+fn wrap(body: &[u8]) -> Vec<u8> {
+    let mut contents = Vec::with_capacity(HEADER_BYTES + body.len());
+    contents.extend_from_slice(MAGIC);
+    contents.extend_from_slice(&(body.len() as u64).to_le_bytes());
+    contents.extend_from_slice(&digest(body));
+    contents.extend_from_slice(body);
+    contents
 }
 
 /// The driver's bytes inside one of our files, or None if it is not one or is damaged.
@@ -139,20 +147,12 @@ fn file_error(path: &Path, reason: &str) -> Error {
 mod tests {
     use super::*;
 
-    fn wrapped(body: &[u8]) -> Vec<u8> {
-        let mut contents = MAGIC.to_vec();
-        contents.extend_from_slice(&(body.len() as u64).to_le_bytes());
-        contents.extend_from_slice(&digest(body));
-        contents.extend_from_slice(body);
-        contents
-    }
-
     #[test]
     fn unwrap_takes_only_an_intact_file() {
         let body = b"driver bytes of some length";
-        let good = wrapped(body);
+        let good = wrap(body);
         assert_eq!(unwrap(&good), Some(body.as_slice()));
-        assert_eq!(unwrap(&wrapped(b"")), Some(b"".as_slice()));
+        assert_eq!(unwrap(&wrap(b"")), Some(b"".as_slice()));
         // Truncated anywhere: inside the magic, the header or the body.
         for length in [0, 5, MAGIC.len(), MAGIC.len() + 7, HEADER_BYTES, good.len() - 1] {
             assert_eq!(unwrap(&good[..length]), None, "truncated to {length}");

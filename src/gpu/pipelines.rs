@@ -127,11 +127,9 @@ impl PipelineCache {
         Ok(compiled)
     }
 
-    /// Every kernel compiled so far, by name.
+    /// Every kernel compiled so far, in no particular order.
     pub(crate) fn compiled(&self) -> Result<Vec<Kernel>> {
-        let mut kernels: Vec<Kernel> = lock(&self.kernels, "the pipeline cache")?.values().map(|c| c.kernel).collect();
-        kernels.sort_by_key(|k| k.name);
-        Ok(kernels)
+        Ok(lock(&self.kernels, "the pipeline cache")?.values().map(|c| c.kernel).collect())
     }
 }
 

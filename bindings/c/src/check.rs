@@ -226,8 +226,8 @@ fn engine_options(json: Option<&str>) -> Result<(EngineOptions, FailureLimit), F
 /// it), `"pipeline_cache_dir"` (an existing directory where the driver's compiled pipelines
 /// are kept between starts, on adapters that have wgpu's pipeline cache; written once, before
 /// any frame; default none: no file is read or written) and `"max_failed_sessions"` (sessions
-/// refused for 5 minutes after this many failures in 5 minutes; default 5). On success `*out` is the engine, to be freed with
-/// `liveshade_engine_free`.
+/// refused for 5 minutes after this many failures in 5 minutes; default 5). On success `*out`
+/// is the engine, to be freed with `liveshade_engine_free`.
 ///
 /// # Safety
 /// `options_json` is NULL or a NUL-terminated string; `out` points at writable storage.
