@@ -109,7 +109,7 @@ mod watch;
 pub use engine::{CheckVerdict, Engine, EngineOptions, Face, FaceBox, FaceQuality, FaceTrack, Label, Liveness, Pipelined, Pose, Report, Stage, Timings};
 pub use error::{Error, Result};
 pub use frame::{DecodedImage, Frame, PixelFormat};
-pub use gpu::{AdapterSummary, Backend, GpuOptions, list_adapters};
+pub use gpu::{AdapterSummary, Backend, GpuOptions, PipelineCacheReport, list_adapters};
 pub use json::RESULT_SCHEMA_VERSION;
 pub use liveness::{
     Challenge, Cues, FailureGuard, FailureLimit, FlatnessRule, FusionRule, Mode, QualityLimits, Rejection, Session, SessionOptions, Sessions, Verdict,

@@ -263,6 +263,7 @@ macro_rules! pointwise_variant_tests {
 pointwise_variant_tests! {
     pointwise_naive_matches_reference_on_random_shapes: Naive, seed 5;
     pointwise_blocked_matches_reference_on_random_shapes: Blocked, seed 6;
+    pointwise_blocked_narrow_matches_reference_on_random_shapes: BlockedNarrow, seed 9;
     pointwise_wide_matches_reference_on_random_shapes: Wide, seed 8;
     pointwise_tiled_matches_reference_on_random_shapes: Tiled, seed 7;
 }

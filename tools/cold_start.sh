@@ -14,8 +14,12 @@ args=(--backend vulkan --frames 10)
 (($#)) && args=("$@")
 driver_cache=$(mktemp -d)
 pipelines=$(mktemp -d)
-trap 'rm -rf "$driver_cache" "$pipelines"' EXIT
-export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-$(mktemp -d)}
+runtime=""
+if [ -z "${XDG_RUNTIME_DIR:-}" ]; then
+    runtime=$(mktemp -d)
+    export XDG_RUNTIME_DIR=$runtime
+fi
+trap 'rm -rf "$driver_cache" "$pipelines" ${runtime:+"$runtime"}' EXIT
 run() {
     local label=$1
     shift
@@ -25,13 +29,13 @@ label = sys.argv[1]
 for line in sys.stdin:
     d = json.loads(line)
     first, steady = d["first_check_ms"], d["end_to_end_ms"]["median"]
-    loaded = d.get("pipeline_cache_loaded_bytes")
+    loaded = d.get("pipeline_cache_offered_bytes")
     adapter, start = d["adapter"][:30], d["engine_start_ms"]
     loaded = "-" if loaded is None else loaded
     print(f"| {label} | {adapter} | {start:,.0f} | {first:.1f} | {steady:.1f} | {first / steady:.2f} | {loaded} |")
 ' "$label"
 }
-echo "| run | adapter | start ms | first check ms | steady ms | first / steady | pipeline cache bytes loaded |"
+echo "| run | adapter | start ms | first check ms | steady ms | first / steady | pipeline cache bytes offered |"
 echo "|---|---|---|---|---|---|---|"
 run "driver cache cold, pipeline cache file empty" --pipeline-cache "$pipelines"
 rm -rf "$driver_cache" && mkdir "$driver_cache"

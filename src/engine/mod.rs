@@ -127,8 +127,9 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Picks the adapter, compiles and warms up every kernel (the layers' and the
-    /// engine's), loads the four networks and allocates every buffer a check uses.
+    /// Picks the adapter, loads the four networks, compiles the kernels they bind and every
+    /// engine kernel, allocates every buffer a check uses, and warms up at
+    /// [`EngineOptions::warm_up`]'s size.
     pub fn new(options: EngineOptions) -> Result<Engine> {
         let most = readback::MAX_OTHER_FACES as u32 + 1;
         if !(1..=most).contains(&options.max_faces) {
@@ -154,7 +155,7 @@ impl Engine {
             engine.warm_up(width, height)?;
         }
         // Before any frame of the caller's: the file can hold nothing but compiled code.
-        engine.gpu.save_pipeline_cache()?;
+        engine.gpu.save_pipeline_cache();
         Ok(engine)
     }
 
@@ -178,10 +179,12 @@ impl Engine {
         self.gpu.adapter()
     }
 
-    /// The pipeline cache file ([`GpuOptions::pipeline_cache_dir`](crate::GpuOptions)) and
-    /// the bytes of compiled pipelines it gave this start (0: it compiled everything), or
-    /// None where no file is used (no directory named, or an adapter without the cache).
-    pub fn pipeline_cache_file(&self) -> Option<(&std::path::Path, usize)> {
+    /// What became of the pipeline cache file at this start
+    /// ([`GpuOptions::pipeline_cache_dir`](crate::GpuOptions)): the bytes of compiled
+    /// pipelines it offered the driver (0: a cold start) and why it was not read or not
+    /// written, where it was not; None where no file is used (no directory named, or an
+    /// adapter without the cache).
+    pub fn pipeline_cache_file(&self) -> Option<crate::PipelineCacheReport> {
         self.gpu.pipeline_cache_file()
     }
 

@@ -285,7 +285,7 @@ impl Gpu {
             mapped_at_creation: false,
         });
         let stored = match (&options.pipeline_cache_dir, pipeline_file) {
-            (Some(dir), Some(name)) => Some(PipelineFile::open(&device, dir, &name)?),
+            (Some(dir), Some(name)) => Some(PipelineFile::open(&device, dir, &name)),
             _ => None,
         };
         let pipelines = PipelineCache::new(stored);

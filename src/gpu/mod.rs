@@ -9,4 +9,5 @@ mod pipelines;
 
 pub use arena::{BufferArena, Dispatch, Tensor, record_all, record_sequence};
 pub use context::{AdapterSummary, Backend, Gpu, GpuOptions, list_adapters};
+pub use pipeline_file::PipelineCacheReport;
 pub use pipelines::{Kernel, KernelSpec, LINEAR_WORKGROUP, Shader, Slot};

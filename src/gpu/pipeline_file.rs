@@ -5,15 +5,25 @@
 //! What the file holds is the driver's compiled pipelines (`vkGetPipelineCacheData`),
 //! nothing else: it is written once, at the end of `Engine::new` (after the warm-up on a
 //! blank frame, before the caller can hand in a frame), and never again by that engine.
-//! A compiled pipeline is code the GPU runs, so the directory must be writable only by
-//! the terminal's own account; the file is created owner-only. Our wrapper (magic,
-//! length, SHA-256 of the driver's bytes) turns a truncated or corrupted file into a cold
-//! start instead of handing the driver bytes it never wrote; wgpu then checks its own
+//!
+//! A compiled pipeline is code the GPU runs, so where it comes from matters. Our wrapper
+//! (magic, length, SHA-256 of the driver's bytes) proves only that a file is whole: it
+//! turns a truncated or corrupted file into a cold start instead of handing the driver
+//! bytes it never wrote. Who could have written it rests on permissions, checked before
+//! any byte is read (on Unix): the directory and the file must belong to this process's
+//! user (or root) and be writable by nobody else, and the file must be a regular file,
+//! opened without following a link and read no further than [`MAX_FILE_BYTES`] (a FIFO or
+//! a link to /dev/zero is refused, not waited on or read forever). wgpu then checks its own
 //! header (adapter, driver version) and starts empty where that does not match.
+//!
+//! Nothing about the file but a missing directory stops an engine: a file that cannot be
+//! trusted, read or written is a cold start, and [`PipelineCacheReport`] says why.
 
 use std::fs;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use sha2::{Digest, Sha256};
 
@@ -27,13 +37,35 @@ const HEADER_BYTES: usize = MAGIC.len() + 8 + 32;
 /// four networks are far smaller): it is ignored rather than read into memory.
 const MAX_FILE_BYTES: u64 = 256 << 20;
 
+/// What became of the pipeline cache file at an engine's start
+/// ([`Engine::pipeline_cache_file`](crate::Engine::pipeline_cache_file)).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PipelineCacheReport {
+    /// The file, in the directory the integrator named.
+    pub path: PathBuf,
+    /// Bytes of compiled pipelines handed to the driver at start; 0 is a cold start. They
+    /// passed our checks and wgpu's, but a driver may still discard what it no longer
+    /// understands (after an update), which makes the start cold without saying so.
+    pub offered_bytes: usize,
+    /// Why nothing was offered from the file, where one was there: damaged, refused
+    /// (owner, permissions, not a regular file), unreadable, or rejected by wgpu.
+    pub not_read: Option<String>,
+    /// Why the cache was not written at the end of `Engine::new`, where it was not:
+    /// an untrusted directory, a full disk, no permission. The engine runs all the same.
+    pub not_written: Option<String>,
+}
+
 /// A wgpu pipeline cache and the file it was loaded from and is saved to.
 pub(crate) struct PipelineFile {
     path: PathBuf,
     cache: wgpu::PipelineCache,
     /// SHA-256 of the driver's bytes as loaded, so that an unchanged cache is not rewritten.
     loaded: Option<[u8; 32]>,
-    loaded_bytes: usize,
+    offered_bytes: usize,
+    not_read: Option<String>,
+    /// Set where the directory cannot be trusted: nothing is read from it or written to it.
+    untrusted_dir: Option<String>,
+    not_written: Mutex<Option<String>>,
 }
 
 impl PipelineFile {
@@ -46,62 +78,172 @@ impl PipelineFile {
         wgpu::util::pipeline_cache_key(&adapter.get_info()).map(|key| format!("liveshade_{key}.bin"))
     }
 
-    /// Opens `dir/name` (a missing or unusable file is a cold start) on a device created
-    /// with [`wgpu::Features::PIPELINE_CACHE`]. `dir` has passed [`check_dir`].
-    pub(crate) fn open(device: &wgpu::Device, dir: &Path, name: &str) -> Result<PipelineFile> {
+    /// Opens `dir/name` on a device created with [`wgpu::Features::PIPELINE_CACHE`]; `dir`
+    /// has passed [`check_dir`]. Whatever is wrong with the file, this is a cold start.
+    pub(crate) fn open(device: &wgpu::Device, dir: &Path, name: &str) -> PipelineFile {
         let path = dir.join(name);
-        let contents = match fs::metadata(&path) {
-            Ok(meta) if meta.len() > MAX_FILE_BYTES => None,
-            Ok(_) => Some(fs::read(&path).map_err(|e| file_error(&path, &format!("cannot read it: {e}")))?),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => return Err(file_error(&path, &format!("cannot read it: {e}"))),
+        let untrusted_dir = fs::metadata(dir)
+            .map_err(|e| format!("cannot inspect the directory: {e}"))
+            .and_then(|meta| trusted(&meta, "the directory"))
+            .err();
+        let contents = match &untrusted_dir {
+            Some(reason) => Err(reason.clone()),
+            None => read_trusted(&path),
         };
-        let body = contents.as_deref().and_then(unwrap);
-        // SAFETY: wgpu asks that the data came from `PipelineCache::get_data`. The body is
-        // what `save` wrote from `get_data`, checked here by its length and SHA-256; wgpu
-        // validates its own header within it (adapter, driver version) and, with
-        // `fallback`, creates an empty cache where the driver rejects it.
-        let cache = unsafe {
-            device.create_pipeline_cache(&wgpu::PipelineCacheDescriptor { label: Some("liveshade pipelines"), data: body, fallback: true })
+        let (body, mut not_read) = match &contents {
+            Ok(None) => (None, None),
+            Ok(Some(contents)) => match unwrap(contents) {
+                Some(body) => (Some(body), None),
+                None => (None, Some("not an intact liveshade pipeline cache (damaged or foreign)".to_string())),
+            },
+            Err(reason) => (None, Some(reason.clone())),
         };
-        Ok(PipelineFile { path, cache, loaded: body.map(digest), loaded_bytes: body.map_or(0, <[u8]>::len) })
+        let mut offered = body;
+        let mut cache = create(device, body);
+        if let (Some(_), Err((_, error))) = (body, &cache) {
+            // wgpu reports data saved on another device even with `fallback` (DeviceMismatch).
+            not_read = Some(format!("wgpu rejected it: {error}"));
+            offered = None;
+            cache = create(device, None);
+        }
+        PipelineFile {
+            path,
+            // An empty cache cannot fail validation; if it did, the engine's device check reports it.
+            cache: cache.unwrap_or_else(|(cache, _)| cache),
+            loaded: offered.map(digest),
+            offered_bytes: offered.map_or(0, <[u8]>::len),
+            not_read,
+            untrusted_dir,
+            not_written: Mutex::new(None),
+        }
     }
 
     pub(crate) fn cache(&self) -> &wgpu::PipelineCache {
         &self.cache
     }
 
-    /// The file.
-    pub(crate) fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// Bytes of driver data loaded at start (0: a cold start).
-    pub(crate) fn loaded_bytes(&self) -> usize {
-        self.loaded_bytes
+    pub(crate) fn report(&self) -> PipelineCacheReport {
+        PipelineCacheReport {
+            path: self.path.clone(),
+            offered_bytes: self.offered_bytes,
+            not_read: self.not_read.clone(),
+            not_written: self.not_written.lock().map_or_else(|e| e.into_inner().clone(), |n| n.clone()),
+        }
     }
 
     /// Writes the cache's current contents where they differ from what was loaded:
     /// to a temporary file beside it (owner-only), then renamed over it, so that a reader
-    /// never sees half a file and a crash leaves the old one.
-    pub(crate) fn save(&self) -> Result<()> {
+    /// never sees half a file and a crash leaves the old one. A failure is kept for the
+    /// report, never returned: the engine runs without a saved cache.
+    pub(crate) fn save(&self) {
+        let problem = match &self.untrusted_dir {
+            Some(reason) => Some(reason.clone()),
+            None => self.write().err().map(|e| format!("cannot write it: {e}")),
+        };
+        if let Ok(mut not_written) = self.not_written.lock() {
+            *not_written = problem;
+        }
+    }
+
+    fn write(&self) -> std::io::Result<()> {
         let Some(body) = self.cache.get_data() else { return Ok(()) };
         if self.loaded == Some(digest(&body)) {
             return Ok(());
         }
-        let temporary = self.path.with_extension(format!("tmp{}", std::process::id()));
+        // Per process and per save: two engines of one process never share a temporary.
+        static SAVES: AtomicU64 = AtomicU64::new(0);
+        let suffix = format!("tmp{}-{}", std::process::id(), SAVES.fetch_add(1, Ordering::Relaxed));
+        let temporary = self.path.with_extension(suffix);
         let written = write_owner_only(&temporary, &wrap(&body)).and_then(|()| fs::rename(&temporary, &self.path));
-        written.map_err(|e| {
+        if written.is_err() {
             let _ = fs::remove_file(&temporary);
-            file_error(&self.path, &format!("cannot write it: {e}"))
-        })
+        }
+        written
     }
 }
 
 /// Fails unless `dir`, the directory an integrator named, exists: checked on every adapter,
 /// with or without a pipeline cache, so that a wrong path fails on every machine alike.
 pub(crate) fn check_dir(dir: &Path) -> Result<()> {
-    if dir.is_dir() { Ok(()) } else { Err(file_error(dir, "not an existing directory")) }
+    if dir.is_dir() {
+        Ok(())
+    } else {
+        Err(Error::PipelineCache { path: dir.display().to_string(), reason: "not an existing directory".to_string() })
+    }
+}
+
+/// A pipeline cache with `data` (validated by wgpu, with fallback to an empty cache on a
+/// driver mismatch), and the validation error wgpu raised, if any, with the cache it made.
+fn create(device: &wgpu::Device, data: Option<&[u8]>) -> std::result::Result<wgpu::PipelineCache, (wgpu::PipelineCache, wgpu::Error)> {
+    let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+    // SAFETY: wgpu asks that the data came from `PipelineCache::get_data` of this adapter.
+    // It passed `read_trusted` (a regular file of this user's, in a directory of this
+    // user's, writable by nobody else: what is in it was written by this user, which
+    // `save` does from `get_data`), and `unwrap` (intact: the length and SHA-256 that
+    // `save` wrote). wgpu validates its own header within it (adapter, driver version),
+    // and the driver the rest.
+    let cache = unsafe {
+        device.create_pipeline_cache(&wgpu::PipelineCacheDescriptor { label: Some("liveshade pipelines"), data, fallback: true })
+    };
+    match pollster::block_on(scope.pop()) {
+        None => Ok(cache),
+        Some(error) => Err((cache, error)),
+    }
+}
+
+/// The file's contents, None where there is no file, or why it was not read.
+fn read_trusted(path: &Path) -> std::result::Result<Option<Vec<u8>>, String> {
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    // No link followed (a link to /dev/zero or to another user's file), and no wait on a
+    // FIFO planted under the name: its open returns at once and the type check refuses it.
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    #[cfg(not(unix))]
+    if fs::symlink_metadata(path).is_ok_and(|meta| meta.file_type().is_symlink()) {
+        return Err("a link, not a regular file".to_string());
+    }
+    let file = match options.open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        #[cfg(unix)]
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Err("a link, not a regular file".to_string()),
+        Err(e) => return Err(format!("cannot open it: {e}")),
+    };
+    let meta = file.metadata().map_err(|e| format!("cannot read it: {e}"))?;
+    if !meta.is_file() {
+        return Err("not a regular file".to_string());
+    }
+    trusted(&meta, "the file")?;
+    let mut contents = Vec::new();
+    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut contents).map_err(|e| format!("cannot read it: {e}"))?;
+    if contents.len() as u64 > MAX_FILE_BYTES {
+        return Err(format!("larger than {MAX_FILE_BYTES} bytes"));
+    }
+    Ok(Some(contents))
+}
+
+/// Fails where someone other than this process's user (or root) could have written what
+/// `meta` describes: owned by another user, or writable by its group or by others.
+#[cfg(unix)]
+fn trusted(meta: &fs::Metadata, what: &str) -> std::result::Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: geteuid has no preconditions and cannot fail (POSIX).
+    let user = unsafe { libc::geteuid() };
+    if meta.uid() != user && meta.uid() != 0 {
+        return Err(format!("{what} belongs to another user (uid {})", meta.uid()));
+    }
+    if meta.mode() & 0o022 != 0 {
+        return Err(format!("{what} is writable by its group or by others (mode {:o})", meta.mode() & 0o777));
+    }
+    Ok(())
+}
+
+/// Windows keeps permissions in ACLs, which this does not read: the directory's are the
+/// integrator's to set.
+#[cfg(not(unix))]
+fn trusted(_meta: &fs::Metadata, _what: &str) -> std::result::Result<(), String> {
+    Ok(())
 }
 
 /// The driver's bytes as one of our files: magic, length, SHA-256, the bytes.
@@ -137,10 +279,6 @@ fn write_owner_only(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     let mut file = options.open(path)?;
     file.write_all(contents)?;
     file.sync_all()
-}
-
-fn file_error(path: &Path, reason: &str) -> Error {
-    Error::PipelineCache { path: path.display().to_string(), reason: reason.to_string() }
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, Result, lock};
 use crate::gpu::Gpu;
-use crate::gpu::pipeline_file::PipelineFile;
+use crate::gpu::pipeline_file::{PipelineCacheReport, PipelineFile};
 
 /// Invocations per workgroup of the one-dimensional kernels (`LINEAR_WORKGROUP` in
 /// shaders/common.wgsl), as the kernel tables write their `workgroup_size`.
@@ -181,16 +181,18 @@ impl Gpu {
 
     /// Writes the driver's compiled pipelines to the cache file, where the integrator named
     /// a directory ([`GpuOptions::pipeline_cache_dir`](crate::GpuOptions)) and the adapter
-    /// keeps one; unchanged contents are not rewritten. `Engine::new` calls it once, after
-    /// its warm-up and before any frame.
-    pub fn save_pipeline_cache(&self) -> Result<()> {
-        self.pipelines.stored.as_ref().map_or(Ok(()), PipelineFile::save)
+    /// keeps one; unchanged contents are not rewritten, and a failure goes to
+    /// [`Gpu::pipeline_cache_file`]'s report. `Engine::new` calls it once, after its warm-up
+    /// and before any frame.
+    pub fn save_pipeline_cache(&self) {
+        if let Some(file) = &self.pipelines.stored {
+            file.save();
+        }
     }
 
-    /// The pipeline cache file in use and the bytes of driver data it gave at start
-    /// (0: a cold start), or None where none is used.
-    pub fn pipeline_cache_file(&self) -> Option<(&std::path::Path, usize)> {
-        self.pipelines.stored.as_ref().map(|file| (file.path(), file.loaded_bytes()))
+    /// What became of the pipeline cache file, or None where none is used.
+    pub fn pipeline_cache_file(&self) -> Option<PipelineCacheReport> {
+        self.pipelines.stored.as_ref().map(PipelineFile::report)
     }
 
     /// The kernels compiled so far: after a network is built, those its layers bind (a

@@ -25,7 +25,8 @@ pub struct Engine {
 
 #[pymethods]
 impl Engine {
-    /// Picks the adapter, compiles and warms up every kernel and loads the networks.
+    /// Picks the adapter, loads the networks, compiles the kernels they and the engine use,
+    /// and warms up at `warm_up`'s size.
     // Python's keyword arguments, one per engine option.
     #[allow(clippy::too_many_arguments)]
     #[new]

@@ -76,8 +76,8 @@ pub fn run(args: &BenchArgs) -> Result<bool, liveshade::Error> {
         let first = std::time::Instant::now();
         engine.check(&frame)?;
         let first_ms = first.elapsed().as_secs_f64() * 1e3;
-        // Bytes of compiled pipelines the start found in the cache file (null: no file used).
-        let cache_loaded = engine.pipeline_cache_file().map(|(_, bytes)| bytes);
+        // What the start did with the cache file (null: no file used).
+        let cache = engine.pipeline_cache_file();
         for _ in 0..2 {
             engine.check(&frame)?;
         }
@@ -143,7 +143,9 @@ pub fn run(args: &BenchArgs) -> Result<bool, liveshade::Error> {
                     "frame_memory_mib": memory, "weights_memory_mib": constants, "gpu_memory_mib": memory + constants,
                     "frames": frames, "stages": stage_json,
                     "engine_start_ms": start_ms, "first_check_ms": first_ms,
-                    "pipeline_cache_loaded_bytes": cache_loaded,
+                    "pipeline_cache_offered_bytes": cache.as_ref().map(|c| c.offered_bytes),
+                    "pipeline_cache_not_read": cache.as_ref().and_then(|c| c.not_read.clone()),
+                    "pipeline_cache_not_written": cache.as_ref().and_then(|c| c.not_written.clone()),
                 })
             );
         } else {
