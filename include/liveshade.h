@@ -306,7 +306,10 @@ void liveshade_image_free(LiveshadeImage *image);
 // object with any of `"active"` (random challenges), `"time_limit_s"`, `"max_frames"`,
 // `"min_frames"`, `"live_threshold"`, `"spoof_threshold"`, `"detect_every"` (BlazeFace at
 // least once in this many frames, default 10; between, the face is followed from its
-// landmarks; 1: every frame). Fails with
+// landmarks; 1: every frame), `"confirm_live"` (false: MiniFASNet's fused score decides
+// passive mode alone, the published pipeline's rule; default true: it also needs a blink
+// or the nose's parallax). A value out of its range is `LIVESHADE_ERROR_INVALID_ARGUMENT`
+// naming it (`SessionOverrides` in the Rust crate says the ranges). Fails with
 // `LIVESHADE_ERROR_COOLING_DOWN` while sessions are refused after repeated failures.
 //
 // # Safety

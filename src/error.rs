@@ -101,6 +101,13 @@ pub enum Error {
         reason: String,
     },
 
+    /// A session option out of its range ([`crate::SessionOverrides`]).
+    #[error("bad session options: {reason}")]
+    SessionOptions {
+        /// Which option, what it was and what it may be.
+        reason: String,
+    },
+
     /// A frame's size, stride or byte count is unusable.
     #[error("bad frame: {reason}")]
     Frame {

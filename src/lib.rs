@@ -112,8 +112,8 @@ pub use frame::{DecodedImage, Frame, PixelFormat};
 pub use gpu::{AdapterSummary, Backend, GpuOptions, PipelineCacheReport, list_adapters};
 pub use json::RESULT_SCHEMA_VERSION;
 pub use liveness::{
-    Challenge, Cues, FailureGuard, FailureLimit, FlatnessRule, FusionRule, Mode, QualityLimits, Rejection, Session, SessionOptions, Sessions, Verdict,
-    VerdictKind,
+    Challenge, Cues, FailureGuard, FailureLimit, FlatnessRule, FusionRule, Mode, QualityLimits, Rejection, Session, SessionOptions, SessionOverrides, Sessions,
+    Verdict, VerdictKind,
 };
 pub use models::weights_sha256;
 pub use source::{FolderSource, FrameSource, SourceFrame};

@@ -26,7 +26,7 @@ mod verdict;
 pub use challenge::Challenge;
 pub use failures::{FailureGuard, FailureLimit};
 pub use fusion::FusionRule;
-pub use options::{FlatnessRule, Mode, SessionOptions};
+pub use options::{FlatnessRule, Mode, SessionOptions, SessionOverrides};
 pub use quality::{QualityLimits, Rejection};
 pub use session::{Session, Sessions};
 pub use verdict::{Cues, Verdict, VerdictKind};

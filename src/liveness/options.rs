@@ -119,3 +119,109 @@ impl SessionOptions {
         SessionOptions { mode: Mode::Active, time_limit: Duration::from_secs(20), ..SessionOptions::passive() }
     }
 }
+
+/// The session options a terminal's software sets by name (the C ABI's JSON object, Python's
+/// keyword arguments), each None for [`SessionOptions`]' default: one place that says what
+/// each may be, so that every binding accepts and refuses the same values.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SessionOverrides {
+    /// Active mode (random challenges, 20 s) instead of passive (10 s).
+    pub active: bool,
+    /// Seconds before the session gives up: more than 0, at most a day.
+    pub time_limit_s: Option<f64>,
+    /// Frames before the session gives up: at least 1.
+    pub max_frames: Option<usize>,
+    /// Accepted frames fusion needs before it decides.
+    pub min_frames: Option<usize>,
+    /// Fused score at or above which MiniFASNet says live: a probability.
+    pub live_threshold: Option<f32>,
+    /// Fused score at or below which it says spoof: a probability under `live_threshold`.
+    pub spoof_threshold: Option<f32>,
+    /// BlazeFace at least once in this many frames: at least 1.
+    pub detect_every: Option<u32>,
+    /// False: MiniFASNet's fused score decides passive mode alone, the published pipeline's
+    /// rule ([`SessionOptions::confirm_live`]).
+    pub confirm_live: Option<bool>,
+}
+
+impl SessionOverrides {
+    /// The names, in the order the bindings list them.
+    pub const NAMES: [&'static str; 8] =
+        ["active", "time_limit_s", "max_frames", "min_frames", "live_threshold", "spoof_threshold", "detect_every", "confirm_live"];
+
+    /// The defaults with these values set, or the first value out of its range.
+    pub fn options(&self) -> crate::Result<SessionOptions> {
+        let bad = |reason: String| Err(crate::Error::SessionOptions { reason });
+        let mut options = if self.active { SessionOptions::active() } else { SessionOptions::passive() };
+        if let Some(seconds) = self.time_limit_s {
+            if !(seconds.is_finite() && seconds > 0.0 && seconds <= 86_400.0) {
+                return bad(format!("time_limit_s is {seconds}; it must be a number of seconds over 0 and at most 86400"));
+            }
+            options.time_limit = Duration::from_secs_f64(seconds);
+        }
+        if self.max_frames == Some(0) {
+            return bad("max_frames is 0; it must be at least 1".to_string());
+        }
+        if self.detect_every == Some(0) {
+            return bad("detect_every is 0; it must be at least 1 (1 runs BlazeFace on every frame)".to_string());
+        }
+        for (name, value) in [("live_threshold", self.live_threshold), ("spoof_threshold", self.spoof_threshold)] {
+            if let Some(value) = value.filter(|v| !(0.0..=1.0).contains(v)) {
+                return bad(format!("{name} is {value}; it must be a probability in [0, 1]"));
+            }
+        }
+        options.max_frames = self.max_frames.unwrap_or(options.max_frames);
+        options.fusion.min_frames = self.min_frames.unwrap_or(options.fusion.min_frames);
+        options.fusion.live_threshold = self.live_threshold.unwrap_or(options.fusion.live_threshold);
+        options.fusion.spoof_threshold = self.spoof_threshold.unwrap_or(options.fusion.spoof_threshold);
+        if options.fusion.spoof_threshold >= options.fusion.live_threshold {
+            return bad(format!("spoof_threshold {} is not under live_threshold {}", options.fusion.spoof_threshold, options.fusion.live_threshold));
+        }
+        options.detect_every = self.detect_every.unwrap_or(options.detect_every);
+        options.confirm_live = self.confirm_live.unwrap_or(options.confirm_live);
+        Ok(options)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overrides_set_what_they_name_and_refuse_what_is_out_of_range() {
+        assert_eq!(format!("{:?}", SessionOverrides::default().options().unwrap()), format!("{:?}", SessionOptions::passive()));
+        let active = SessionOverrides { active: true, ..Default::default() }.options().unwrap();
+        assert_eq!((active.mode, active.time_limit), (Mode::Active, Duration::from_secs(20)));
+        let set = SessionOverrides {
+            time_limit_s: Some(2.5),
+            max_frames: Some(7),
+            min_frames: Some(3),
+            live_threshold: Some(0.9),
+            spoof_threshold: Some(0.2),
+            detect_every: Some(1),
+            confirm_live: Some(false),
+            ..Default::default()
+        }
+        .options()
+        .unwrap();
+        assert_eq!(set.time_limit, Duration::from_millis(2500));
+        assert_eq!((set.max_frames, set.fusion.min_frames, set.detect_every, set.confirm_live), (7, 3, 1, false));
+        assert_eq!((set.fusion.live_threshold, set.fusion.spoof_threshold), (0.9, 0.2));
+        let refused = [
+            (SessionOverrides { time_limit_s: Some(0.0), ..Default::default() }, "time_limit_s"),
+            (SessionOverrides { time_limit_s: Some(f64::NAN), ..Default::default() }, "time_limit_s"),
+            (SessionOverrides { time_limit_s: Some(1e9), ..Default::default() }, "time_limit_s"),
+            (SessionOverrides { max_frames: Some(0), ..Default::default() }, "max_frames"),
+            (SessionOverrides { detect_every: Some(0), ..Default::default() }, "detect_every"),
+            (SessionOverrides { live_threshold: Some(1.5), ..Default::default() }, "live_threshold"),
+            (SessionOverrides { spoof_threshold: Some(-0.1), ..Default::default() }, "spoof_threshold"),
+            (SessionOverrides { live_threshold: Some(0.3), spoof_threshold: Some(0.4), ..Default::default() }, "not under"),
+        ];
+        for (overrides, named) in refused {
+            match overrides.options() {
+                Err(crate::Error::SessionOptions { reason }) => assert!(reason.contains(named), "{reason}"),
+                other => panic!("{overrides:?}: {other:?}"),
+            }
+        }
+    }
+}

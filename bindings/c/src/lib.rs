@@ -74,7 +74,7 @@ impl From<liveshade::Error> for Failure {
             E::Image { .. } => LIVESHADE_ERROR_IMAGE,
             E::Signature { .. } => LIVESHADE_ERROR_SIGNATURE,
             E::CoolingDown { .. } => LIVESHADE_ERROR_COOLING_DOWN,
-            E::Frame { .. } | E::UnknownBackend { .. } | E::Shape { .. } | E::Options { .. } => LIVESHADE_ERROR_INVALID_ARGUMENT,
+            E::Frame { .. } | E::UnknownBackend { .. } | E::Shape { .. } | E::Options { .. } | E::SessionOptions { .. } => LIVESHADE_ERROR_INVALID_ARGUMENT,
             _ => LIVESHADE_ERROR_OTHER,
         };
         Failure { status, message: error.to_string() }

@@ -3,9 +3,9 @@
 
 use std::ffi::{c_char, c_int};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use liveshade::{Engine, Session, SessionOptions, Verdict, VerdictKind};
+use liveshade::{Engine, Session, SessionOptions, SessionOverrides, Verdict, VerdictKind};
 
 use crate::check::{
     LIVESHADE_VERDICT_INCONCLUSIVE, LIVESHADE_VERDICT_LIVE, LIVESHADE_VERDICT_NONE, LIVESHADE_VERDICT_SPOOF, LiveshadeEngine, LiveshadePixelFormat,
@@ -64,38 +64,36 @@ fn session_options(json: Option<&str>) -> Result<SessionOptions, Failure> {
     let Some(json) = json else { return Ok(SessionOptions::passive()) };
     let value: serde_json::Value = serde_json::from_str(json).map_err(|e| Failure::invalid(format!("session options are not JSON: {e}")))?;
     let object = value.as_object().ok_or_else(|| Failure::invalid("session options must be a JSON object"))?;
-    let active = object.get("active").map(|v| v.as_bool().ok_or_else(|| Failure::invalid("option \"active\" must be true or false"))).transpose()?;
-    let mut options = if active == Some(true) { SessionOptions::active() } else { SessionOptions::passive() };
-    let number = |key: &str, v: &serde_json::Value| {
-        v.as_f64().filter(|x| x.is_finite() && *x >= 0.0).ok_or_else(|| Failure::invalid(format!("option {key:?} must be a number >= 0")))
-    };
+    let mut overrides = SessionOverrides::default();
+    let number = |key: &str, v: &serde_json::Value| v.as_f64().ok_or_else(|| Failure::invalid(format!("option {key:?} must be a number")));
+    let whole = |key: &str, v: &serde_json::Value| v.as_u64().ok_or_else(|| Failure::invalid(format!("option {key:?} must be a whole number >= 0")));
+    let flag = |key: &str, v: &serde_json::Value| v.as_bool().ok_or_else(|| Failure::invalid(format!("option {key:?} must be true or false")));
     for (key, v) in object {
         match key.as_str() {
-            "active" => {}
-            "time_limit_s" => options.time_limit = Duration::from_secs_f64(number(key, v)?.min(86_400.0)),
-            "max_frames" => options.max_frames = number(key, v)? as usize,
-            "min_frames" => options.fusion.min_frames = number(key, v)? as usize,
-            "live_threshold" => options.fusion.live_threshold = number(key, v)? as f32,
-            "spoof_threshold" => options.fusion.spoof_threshold = number(key, v)? as f32,
-            "detect_every" => {
-                let every = v.as_u64().and_then(|n| u32::try_from(n).ok()).filter(|n| *n >= 1);
-                options.detect_every = every.ok_or_else(|| Failure::invalid("option \"detect_every\" must be a whole number >= 1"))?;
-            }
+            "active" => overrides.active = flag(key, v)?,
+            "time_limit_s" => overrides.time_limit_s = Some(number(key, v)?),
+            "max_frames" => overrides.max_frames = Some(usize::try_from(whole(key, v)?).unwrap_or(usize::MAX)),
+            "min_frames" => overrides.min_frames = Some(usize::try_from(whole(key, v)?).unwrap_or(usize::MAX)),
+            "live_threshold" => overrides.live_threshold = Some(number(key, v)? as f32),
+            "spoof_threshold" => overrides.spoof_threshold = Some(number(key, v)? as f32),
+            "detect_every" => overrides.detect_every = Some(u32::try_from(whole(key, v)?).unwrap_or(u32::MAX)),
+            "confirm_live" => overrides.confirm_live = Some(flag(key, v)?),
             other => {
-                return Err(Failure::invalid(format!(
-                    "unknown session option {other:?} (active, time_limit_s, max_frames, min_frames, live_threshold, spoof_threshold, detect_every)"
-                )));
+                return Err(Failure::invalid(format!("unknown session option {other:?} ({})", SessionOverrides::NAMES.join(", "))));
             }
         }
     }
-    Ok(options)
+    Ok(overrides.options()?)
 }
 
 /// Starts a session on `engine`. `options_json` is NULL (passive, the defaults) or a JSON
 /// object with any of `"active"` (random challenges), `"time_limit_s"`, `"max_frames"`,
 /// `"min_frames"`, `"live_threshold"`, `"spoof_threshold"`, `"detect_every"` (BlazeFace at
 /// least once in this many frames, default 10; between, the face is followed from its
-/// landmarks; 1: every frame). Fails with
+/// landmarks; 1: every frame), `"confirm_live"` (false: MiniFASNet's fused score decides
+/// passive mode alone, the published pipeline's rule; default true: it also needs a blink
+/// or the nose's parallax). A value out of its range is `LIVESHADE_ERROR_INVALID_ARGUMENT`
+/// naming it (`SessionOverrides` in the Rust crate says the ranges). Fails with
 /// `LIVESHADE_ERROR_COOLING_DOWN` while sessions are refused after repeated failures.
 ///
 /// # Safety

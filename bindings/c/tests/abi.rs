@@ -96,7 +96,18 @@ fn misuse_is_an_error_with_a_message_never_a_crash() {
     assert!(last_error().contains("not a live engine handle"));
     liveshade_session_free(session);
     liveshade_session_free(session);
-    for (options, message) in [(r#"{"detect_every": 0}"#, ">= 1"), (r#"{"detect_every": 2.5}"#, "whole number"), (r#"{"colour": 1}"#, "detect_every")] {
+    // Out of range or of the wrong type: refused with the option's name, as Python refuses
+    // the same values (both go through SessionOverrides).
+    for (options, message) in [
+        (r#"{"detect_every": 0}"#, "at least 1"),
+        (r#"{"detect_every": 2.5}"#, "whole number"),
+        (r#"{"colour": 1}"#, "confirm_live"),
+        (r#"{"confirm_live": 1}"#, "\"confirm_live\" must be true or false"),
+        (r#"{"max_frames": 0}"#, "max_frames is 0"),
+        (r#"{"time_limit_s": 0}"#, "time_limit_s is 0"),
+        (r#"{"live_threshold": 1.5}"#, "live_threshold is 1.5"),
+        (r#"{"live_threshold": 0.2}"#, "spoof_threshold 0.3 is not under live_threshold 0.2"),
+    ] {
         let options = CString::new(options).unwrap();
         let mut refused = null_mut();
         assert_eq!(unsafe { liveshade_session_new(engine, options.as_ptr(), &mut refused) }, LIVESHADE_ERROR_INVALID_ARGUMENT);
@@ -168,7 +179,7 @@ fn several_threads_can_check_on_one_engine_at_once() {
 fn a_session_over_a_shared_sequence_is_live_and_outlives_its_engine_handle() {
     let engine = engine();
     let mut session = null_mut();
-    let options = CString::new(r#"{"active": false, "max_frames": 60}"#).unwrap();
+    let options = CString::new(r#"{"active": false, "max_frames": 60, "confirm_live": true}"#).unwrap();
     assert_eq!(unsafe { liveshade_session_new(engine, options.as_ptr(), &mut session) }, LIVESHADE_OK, "{}", last_error());
     let mut challenge = c"unset".as_ptr();
     assert_eq!(unsafe { liveshade_session_challenge(session, &mut challenge) }, LIVESHADE_OK);

@@ -3,10 +3,8 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
-use liveshade::{EngineOptions, FailureGuard, FailureLimit, GpuOptions, Session as CoreSession, SessionOptions};
-use pyo3::exceptions::PyValueError;
+use liveshade::{EngineOptions, FailureGuard, FailureLimit, GpuOptions, Session as CoreSession, SessionOverrides};
 use pyo3::prelude::*;
 
 use crate::images::image;
@@ -81,10 +79,12 @@ impl Engine {
     /// Starts a session: many frames, one verdict. `active` asks for random challenges
     /// (Session.challenge says which is expected). The other arguments override the
     /// defaults of SessionOptions (`detect_every`: BlazeFace at least once in this many
-    /// frames, 10; between, the face is followed from its landmarks).
+    /// frames, 10; between, the face is followed from its landmarks; `confirm_live=False`:
+    /// MiniFASNet's fused score decides passive mode alone, the published pipeline's rule).
+    /// A value out of its range is a ValueError naming it.
     // Python's keyword arguments, one per session option.
     #[allow(clippy::too_many_arguments)]
-    #[pyo3(signature = (active = false, time_limit_s = None, max_frames = None, min_frames = None, live_threshold = None, spoof_threshold = None, detect_every = None))]
+    #[pyo3(signature = (active = false, time_limit_s = None, max_frames = None, min_frames = None, live_threshold = None, spoof_threshold = None, detect_every = None, confirm_live = None))]
     fn session(
         &self,
         active: bool,
@@ -94,27 +94,10 @@ impl Engine {
         live_threshold: Option<f32>,
         spoof_threshold: Option<f32>,
         detect_every: Option<u32>,
+        confirm_live: Option<bool>,
     ) -> PyResult<Session> {
-        let mut options = if active { SessionOptions::active() } else { SessionOptions::passive() };
-        if let Some(seconds) = time_limit_s {
-            if !(seconds.is_finite() && seconds > 0.0) {
-                return Err(PyValueError::new_err(format!("time_limit_s must be a positive number of seconds, not {seconds}")));
-            }
-            options.time_limit = Duration::from_secs_f64(seconds.min(86_400.0));
-        }
-        options.max_frames = max_frames.unwrap_or(options.max_frames);
-        options.fusion.min_frames = min_frames.unwrap_or(options.fusion.min_frames);
-        for (name, value) in [("live_threshold", live_threshold), ("spoof_threshold", spoof_threshold)] {
-            if value.is_some_and(|v| !(0.0..=1.0).contains(&v)) {
-                return Err(PyValueError::new_err(format!("{name} must be a probability in [0, 1], not {}", value.unwrap_or_default())));
-            }
-        }
-        options.fusion.live_threshold = live_threshold.unwrap_or(options.fusion.live_threshold);
-        options.fusion.spoof_threshold = spoof_threshold.unwrap_or(options.fusion.spoof_threshold);
-        if detect_every == Some(0) {
-            return Err(PyValueError::new_err("detect_every must be at least 1 (1 runs BlazeFace on every frame)"));
-        }
-        options.detect_every = detect_every.unwrap_or(options.detect_every);
+        let overrides = SessionOverrides { active, time_limit_s, max_frames, min_frames, live_threshold, spoof_threshold, detect_every, confirm_live };
+        let options = overrides.options().map_err(py_error)?;
         let session = CoreSession::from_reports_with_guard(options, &self.failures).map_err(py_error)?;
         Ok(Session::new(Arc::clone(&self.engine), session))
     }

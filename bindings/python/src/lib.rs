@@ -31,7 +31,7 @@ pub(crate) fn py_error(error: liveshade::Error) -> PyErr {
     use liveshade::Error as E;
     let message = error.to_string();
     match error {
-        E::Frame { .. } | E::UnknownBackend { .. } | E::Shape { .. } | E::Options { .. } => PyValueError::new_err(message),
+        E::Frame { .. } | E::UnknownBackend { .. } | E::Shape { .. } | E::Options { .. } | E::SessionOptions { .. } => PyValueError::new_err(message),
         E::Image { .. } => ImageError::new_err(message),
         E::CoolingDown { .. } => CoolingDownError::new_err(message),
         E::Signature { .. } => SignatureError::new_err(message),

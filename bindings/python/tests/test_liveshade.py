@@ -186,6 +186,16 @@ def test_bad_formats_and_options_are_value_errors(engine):
         engine.session(live_threshold=1.5)
     with pytest.raises(ValueError, match="detect_every"):
         engine.session(detect_every=0)
+    # The same ranges as the C ABI's (both go through SessionOverrides).
+    with pytest.raises(ValueError, match="max_frames is 0"):
+        engine.session(max_frames=0)
+    with pytest.raises(ValueError, match="time_limit_s is 0"):
+        engine.session(time_limit_s=0.0)
+    with pytest.raises(ValueError, match="spoof_threshold 0.3 is not under live_threshold 0.2"):
+        engine.session(live_threshold=0.2)
+    with pytest.raises(TypeError):
+        engine.session(confirm_live="no")
+    assert engine.session(confirm_live=False) is not None
     with pytest.raises(TypeError):
         engine.check()
 
