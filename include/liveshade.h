@@ -302,6 +302,19 @@ const uint8_t *liveshade_image_pixels(const LiveshadeImage *image,
 // Frees a decoded image, zeroing its pixels (NULL and freed handles are ignored).
 void liveshade_image_free(LiveshadeImage *image);
 
+// Writes what the engine runs on, as JSON, to `*json_out` (freed with
+// `liveshade_string_free`): `{"adapter": name, "backend": "vulkan" | "metal" | "dx12" |
+// "gl", "driver": text, "cpu": true for a software adapter, "pipeline_cache": null | {"path",
+// "offered_bytes", "not_read", "not_written"}}`. `pipeline_cache` is null where no file is
+// used (no `"pipeline_cache_dir"`, or an adapter without wgpu's pipeline cache); otherwise
+// `offered_bytes` is what the file gave the driver at start (0: a cold start) and
+// `not_read` and `not_written` are null or why the file was not read or not written (it
+// never stops an engine).
+//
+// # Safety
+// `json_out` points at writable storage.
+int liveshade_engine_info(LiveshadeEngine *engine, char **json_out);
+
 // Starts a session on `engine`. `options_json` is NULL (passive, the defaults) or a JSON
 // object with any of `"active"` (random challenges), `"time_limit_s"`, `"max_frames"`,
 // `"min_frames"`, `"live_threshold"`, `"spoof_threshold"`, `"detect_every"` (BlazeFace at

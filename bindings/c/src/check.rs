@@ -398,3 +398,39 @@ pub unsafe extern "C" fn liveshade_image_pixels(image: *const LiveshadeImage, wi
 pub extern "C" fn liveshade_image_free(image: *mut LiveshadeImage) {
     let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handles::release(image)));
 }
+
+/// Writes what the engine runs on, as JSON, to `*json_out` (freed with
+/// `liveshade_string_free`): `{"adapter": name, "backend": "vulkan" | "metal" | "dx12" |
+/// "gl", "driver": text, "cpu": true for a software adapter, "pipeline_cache": null | {"path",
+/// "offered_bytes", "not_read", "not_written"}}`. `pipeline_cache` is null where no file is
+/// used (no `"pipeline_cache_dir"`, or an adapter without wgpu's pipeline cache); otherwise
+/// `offered_bytes` is what the file gave the driver at start (0: a cold start) and
+/// `not_read` and `not_written` are null or why the file was not read or not written (it
+/// never stops an engine).
+///
+/// # Safety
+/// `json_out` points at writable storage.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn liveshade_engine_info(engine: *mut LiveshadeEngine, json_out: *mut *mut c_char) -> c_int {
+    ffi("liveshade_engine_info", || {
+        non_null(json_out, "json_out")?;
+        let owner = self::engine(engine)?;
+        let adapter = owner.engine.adapter();
+        let cache = owner.engine.pipeline_cache_file().map(|c| {
+            serde_json::json!({
+                "path": c.path.display().to_string(),
+                "offered_bytes": c.offered_bytes,
+                "not_read": c.not_read,
+                "not_written": c.not_written,
+            })
+        });
+        let info = serde_json::json!({
+            "adapter": adapter.name,
+            "backend": adapter.backend.to_string(),
+            "driver": adapter.driver,
+            "cpu": adapter.is_cpu(),
+            "pipeline_cache": cache,
+        });
+        give_string(info.to_string(), json_out)
+    })
+}

@@ -313,3 +313,46 @@ fn a_freed_handle_stays_refused_after_new_handles_are_made() {
     later.into_iter().skip(1).for_each(|s| liveshade_session_free(s));
     liveshade_engine_free(engine);
 }
+
+#[test]
+fn engine_info_names_the_adapter_and_what_became_of_the_pipeline_cache() {
+    let engine = engine();
+    let backend = liveshade::Backend::from_env().unwrap();
+    let mut json = null_mut();
+    assert_eq!(unsafe { liveshade_engine_info(engine, &mut json) }, LIVESHADE_OK, "{}", last_error());
+    let info: serde_json::Value = serde_json::from_str(&take_string(json)).unwrap();
+    assert!(info["adapter"].as_str().is_some_and(|name| !name.is_empty()), "{info}");
+    if backend != liveshade::Backend::Auto {
+        assert_eq!(info["backend"], backend.to_string(), "{info}");
+    }
+    assert!(info["cpu"].is_boolean() && info["driver"].is_string(), "{info}");
+    assert!(info["pipeline_cache"].is_null(), "no directory named, no file: {info}");
+    assert_eq!(unsafe { liveshade_engine_info(engine, null_mut()) }, LIVESHADE_ERROR_INVALID_ARGUMENT);
+    assert_eq!(unsafe { liveshade_engine_info(null_mut(), &mut json) }, LIVESHADE_ERROR_INVALID_ARGUMENT);
+    liveshade_engine_free(engine);
+    assert_eq!(unsafe { liveshade_engine_info(engine, &mut json) }, LIVESHADE_ERROR_INVALID_ARGUMENT);
+    assert!(last_error().contains("freed already"), "{}", last_error());
+
+    // With a directory: on Vulkan (wgpu's pipeline cache) the file and a clean start.
+    let dir = std::env::temp_dir().join(format!("liveshade-c-engine-info-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let options = CString::new(serde_json::json!({ "backend": backend.to_string(), "pipeline_cache_dir": dir, "warm_up": null }).to_string()).unwrap();
+    let mut cached = null_mut();
+    assert_eq!(unsafe { liveshade_engine_new(options.as_ptr(), &mut cached) }, LIVESHADE_OK, "{}", last_error());
+    assert_eq!(unsafe { liveshade_engine_info(cached, &mut json) }, LIVESHADE_OK, "{}", last_error());
+    let info: serde_json::Value = serde_json::from_str(&take_string(json)).unwrap();
+    liveshade_engine_free(cached);
+    let files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let _ = std::fs::remove_dir_all(&dir);
+    if info["backend"] == "vulkan" {
+        let cache = &info["pipeline_cache"];
+        assert_eq!(cache["path"].as_str().map(std::path::PathBuf::from), files.first().cloned(), "{info}");
+        assert_eq!(
+            (cache["offered_bytes"].as_u64(), &cache["not_read"], &cache["not_written"]),
+            (Some(0), &serde_json::Value::Null, &serde_json::Value::Null),
+            "{info}"
+        );
+    } else {
+        assert!(info["pipeline_cache"].is_null() && files.is_empty(), "{info}");
+    }
+}

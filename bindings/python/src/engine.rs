@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use liveshade::{EngineOptions, FailureGuard, FailureLimit, GpuOptions, Session as CoreSession, SessionOverrides};
 use pyo3::prelude::*;
+use pyo3::types::PyDict;
 
 use crate::images::image;
 use crate::py_error;
@@ -64,6 +65,21 @@ impl Engine {
     #[getter]
     fn backend(&self) -> String {
         self.engine.adapter().backend.to_string()
+    }
+
+    /// What became of the pipeline cache file at start: None where none is used (no
+    /// `pipeline_cache_dir`, or an adapter without wgpu's pipeline cache), else a dict with
+    /// `path`, `offered_bytes` (what the file gave the driver; 0: a cold start), `not_read`
+    /// and `not_written` (None, or why: the file never stops an engine).
+    #[getter]
+    fn pipeline_cache<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        let Some(report) = self.engine.pipeline_cache_file() else { return Ok(None) };
+        let dict = PyDict::new(py);
+        dict.set_item("path", report.path.display().to_string())?;
+        dict.set_item("offered_bytes", report.offered_bytes)?;
+        dict.set_item("not_read", report.not_read)?;
+        dict.set_item("not_written", report.not_written)?;
+        Ok(Some(dict))
     }
 
     /// Checks one image: a path, the bytes of a JPEG or PNG file, or a numpy.uint8 array

@@ -150,10 +150,15 @@ def test_each_face_gets_its_own_liveness(engine):
 def test_a_pipeline_cache_directory_gets_one_file_that_checks_leave_alone(engine, tmp_path):
     cached = liveshade.Engine(backend=BACKEND, warm_up=None, pipeline_cache_dir=tmp_path)
     files = list(tmp_path.iterdir())
+    assert engine.pipeline_cache is None  # no directory named
     if cached.backend == "vulkan":
         assert len(files) == 1 and files[0].read_bytes().startswith(b"liveshade pipelines1")
+        assert cached.pipeline_cache == {"path": str(files[0]), "offered_bytes": 0, "not_read": None, "not_written": None}
+        again = liveshade.Engine(backend=BACKEND, warm_up=None, pipeline_cache_dir=tmp_path).pipeline_cache
+        assert again["offered_bytes"] > 0 and again["not_read"] is None, again
     else:
         assert files == []  # wgpu keeps no pipeline cache on other APIs
+        assert cached.pipeline_cache is None
     before = [f.read_bytes() for f in files]
     reports = [cached.check(str(path)).to_dict() for path in SAMPLES]
     assert [f.read_bytes() for f in files] == before

@@ -137,6 +137,10 @@ class Engine:
     def adapter(self) -> str: ...
     @property
     def backend(self) -> str: ...
+    @property
+    def pipeline_cache(self) -> Optional[Dict[str, Any]]:
+        """None where no cache file is used; else path, offered_bytes (0: a cold start),
+        not_read and not_written (None, or why: the file never stops an engine)."""
     def check(self, image: Image, format: Optional[str] = None) -> Report:
         """Checks one image; format is "RGB" (default for HxWx3), "BGR", "RGBA" or "BGRA"."""
     def session(
@@ -148,6 +152,9 @@ class Engine:
         live_threshold: Optional[float] = None,
         spoof_threshold: Optional[float] = None,
         detect_every: Optional[int] = None,
+        confirm_live: Optional[bool] = None,
     ) -> Session:
         """detect_every: BlazeFace at least once in this many frames (default 10); between,
-        the face is followed from its landmarks; 1 runs BlazeFace on every frame."""
+        the face is followed from its landmarks; 1 runs BlazeFace on every frame.
+        confirm_live=False: MiniFASNet's fused score decides passive mode alone (the
+        published pipeline's rule). A value out of its range is a ValueError."""
