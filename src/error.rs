@@ -180,8 +180,9 @@ pub enum Error {
         limit_name: &'static str,
     },
 
-    /// The pipeline cache directory an integrator named is missing, or its file cannot be
-    /// read or written (src/gpu/pipeline_file.rs).
+    /// The pipeline cache directory an integrator named is missing or not a directory
+    /// (src/gpu/pipeline_file.rs; a file that cannot be trusted, read or written is a cold
+    /// start, never this error).
     #[error("pipeline cache {path}: {reason}")]
     PipelineCache {
         /// The directory or file.

@@ -23,6 +23,9 @@ impl Scratch {
         let dir = std::env::temp_dir().join(format!("liveshade-pipeline-cache-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
+        // Owner-only whatever the umask: a group-writable directory (umask 002) is not trusted.
+        #[cfg(unix)]
+        std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
         Scratch(dir)
     }
 

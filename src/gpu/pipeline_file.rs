@@ -44,11 +44,13 @@ pub struct PipelineCacheReport {
     /// The file, in the directory the integrator named.
     pub path: PathBuf,
     /// Bytes of compiled pipelines handed to the driver at start; 0 is a cold start. They
-    /// passed our checks and wgpu's, but a driver may still discard what it no longer
-    /// understands (after an update), which makes the start cold without saying so.
+    /// passed our checks and wgpu's header check (adapter, wgpu's format, the driver's
+    /// validation key); the driver itself may still discard what it does not take, which
+    /// makes the start cold without saying so.
     pub offered_bytes: usize,
-    /// Why nothing was offered from the file, where one was there: damaged, refused
-    /// (owner, permissions, not a regular file), unreadable, or rejected by wgpu.
+    /// Why nothing was offered from the file: damaged, refused (owner, permissions, not a
+    /// regular file; or the directory's own owner or permissions, with or without a file),
+    /// unreadable, or rejected by wgpu. None with a cold start: there was no file yet.
     pub not_read: Option<String>,
     /// Why the cache was not written at the end of `Engine::new`, where it was not:
     /// an untrusted directory, a full disk, no permission. The engine runs all the same.
@@ -172,10 +174,13 @@ pub(crate) fn check_dir(dir: &Path) -> Result<()> {
     }
 }
 
-/// A pipeline cache with `data` (validated by wgpu, with fallback to an empty cache on a
-/// driver mismatch), and the validation error wgpu raised, if any, with the cache it made.
+/// A pipeline cache with `data`, and the error wgpu or the driver raised, if any, with the
+/// cache it made. With data there is no `fallback`: every rejection of wgpu's header
+/// (another device, an older wgpu or driver, a wrong length) is an error here, so that the
+/// report never counts data wgpu dropped as offered; the caller then makes an empty cache.
+/// Out of memory and internal errors are caught too: a file must never stop the engine.
 fn create(device: &wgpu::Device, data: Option<&[u8]>) -> std::result::Result<wgpu::PipelineCache, (wgpu::PipelineCache, wgpu::Error)> {
-    let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+    let scopes = [wgpu::ErrorFilter::Validation, wgpu::ErrorFilter::OutOfMemory, wgpu::ErrorFilter::Internal].map(|filter| device.push_error_scope(filter));
     // SAFETY: wgpu asks that the data came from `PipelineCache::get_data` of this adapter.
     // It passed `read_trusted` (a regular file of this user's, in a directory of this
     // user's, writable by nobody else: what is in it was written by this user, which
@@ -183,9 +188,16 @@ fn create(device: &wgpu::Device, data: Option<&[u8]>) -> std::result::Result<wgp
     // `save` wrote). wgpu validates its own header within it (adapter, driver version),
     // and the driver the rest.
     let cache = unsafe {
-        device.create_pipeline_cache(&wgpu::PipelineCacheDescriptor { label: Some("liveshade pipelines"), data, fallback: true })
+        device.create_pipeline_cache(&wgpu::PipelineCacheDescriptor { label: Some("liveshade pipelines"), data, fallback: data.is_none() })
     };
-    match pollster::block_on(scope.pop()) {
+    // Scopes pop innermost first.
+    let mut first_error = None;
+    for scope in scopes.into_iter().rev() {
+        if let Some(error) = pollster::block_on(scope.pop()) {
+            first_error.get_or_insert(error);
+        }
+    }
+    match first_error {
         None => Ok(cache),
         Some(error) => Err((cache, error)),
     }

@@ -131,7 +131,7 @@ pub struct SessionOverrides {
     pub time_limit_s: Option<f64>,
     /// Frames before the session gives up: at least 1.
     pub max_frames: Option<usize>,
-    /// Accepted frames fusion needs before it decides.
+    /// Accepted frames fusion needs before it decides: at least 1, at most `max_frames`.
     pub min_frames: Option<usize>,
     /// Fused score at or above which MiniFASNet says live: a probability.
     pub live_threshold: Option<f32>,
@@ -177,6 +177,9 @@ impl SessionOverrides {
         if options.fusion.spoof_threshold >= options.fusion.live_threshold {
             return bad(format!("spoof_threshold {} is not under live_threshold {}", options.fusion.spoof_threshold, options.fusion.live_threshold));
         }
+        if !(1..=options.max_frames).contains(&options.fusion.min_frames) {
+            return bad(format!("min_frames is {}; it must be at least 1 and at most max_frames ({})", options.fusion.min_frames, options.max_frames));
+        }
         options.detect_every = self.detect_every.unwrap_or(options.detect_every);
         options.confirm_live = self.confirm_live.unwrap_or(options.confirm_live);
         Ok(options)
@@ -207,11 +210,23 @@ mod tests {
         assert_eq!(set.time_limit, Duration::from_millis(2500));
         assert_eq!((set.max_frames, set.fusion.min_frames, set.detect_every, set.confirm_live), (7, 3, 1, false));
         assert_eq!((set.fusion.live_threshold, set.fusion.spoof_threshold), (0.9, 0.2));
+        // The edges of each range are accepted.
+        let edges = SessionOverrides {
+            time_limit_s: Some(86_400.0),
+            max_frames: Some(1),
+            min_frames: Some(1),
+            live_threshold: Some(1.0),
+            spoof_threshold: Some(0.0),
+            ..Default::default()
+        };
+        assert!(edges.options().is_ok(), "{:?}", edges.options().err());
         let refused = [
             (SessionOverrides { time_limit_s: Some(0.0), ..Default::default() }, "time_limit_s"),
             (SessionOverrides { time_limit_s: Some(f64::NAN), ..Default::default() }, "time_limit_s"),
             (SessionOverrides { time_limit_s: Some(1e9), ..Default::default() }, "time_limit_s"),
             (SessionOverrides { max_frames: Some(0), ..Default::default() }, "max_frames"),
+            (SessionOverrides { min_frames: Some(0), ..Default::default() }, "min_frames is 0"),
+            (SessionOverrides { max_frames: Some(5), min_frames: Some(6), ..Default::default() }, "at most max_frames (5)"),
             (SessionOverrides { detect_every: Some(0), ..Default::default() }, "detect_every"),
             (SessionOverrides { live_threshold: Some(1.5), ..Default::default() }, "live_threshold"),
             (SessionOverrides { spoof_threshold: Some(-0.1), ..Default::default() }, "spoof_threshold"),

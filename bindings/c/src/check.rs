@@ -215,8 +215,8 @@ fn engine_options(json: Option<&str>) -> Result<(EngineOptions, FailureLimit), F
     Ok((options, limit))
 }
 
-/// Creates an engine: picks the adapter, compiles and warms up every kernel, loads the
-/// networks. `options_json` is NULL for the defaults or a JSON object with any of
+/// Creates an engine: picks the adapter, loads the networks, compiles the kernels they and
+/// the engine use, and warms up. `options_json` is NULL for the defaults or a JSON object with any of
 /// `"backend"` ("auto", "vulkan", "metal", "dx12", "gl"), `"adapter"` (a name fragment),
 /// `"landmarks"` (report the 468 landmarks), `"calibrate_box"` (default true),
 /// `"upright_crops"` (default true; false cuts MiniFASNet's crops as the published pipeline
@@ -225,7 +225,10 @@ fn engine_options(json: Option<&str>) -> Result<(EngineOptions, FailureLimit), F
 /// so that the first real check runs at the steady state; default `[640, 480]`, `null` skips
 /// it), `"pipeline_cache_dir"` (an existing directory where the driver's compiled pipelines
 /// are kept between starts, on adapters that have wgpu's pipeline cache; written once, before
-/// any frame; default none: no file is read or written) and `"max_failed_sessions"` (sessions
+/// any frame; the directory and the file must belong to this user or root and be writable by
+/// nobody else, or the file is neither trusted nor written, and a file problem is a cold
+/// start, never a failure: `liveshade_engine_info` says why; default none: no file is read or
+/// written) and `"max_failed_sessions"` (sessions
 /// refused for 5 minutes after this many failures in 5 minutes; default 5). On success `*out`
 /// is the engine, to be freed with `liveshade_engine_free`.
 ///

@@ -66,7 +66,7 @@ fn session_options(json: Option<&str>) -> Result<SessionOptions, Failure> {
     let object = value.as_object().ok_or_else(|| Failure::invalid("session options must be a JSON object"))?;
     let mut overrides = SessionOverrides::default();
     let number = |key: &str, v: &serde_json::Value| v.as_f64().ok_or_else(|| Failure::invalid(format!("option {key:?} must be a number")));
-    let whole = |key: &str, v: &serde_json::Value| v.as_u64().ok_or_else(|| Failure::invalid(format!("option {key:?} must be a whole number >= 0")));
+    let whole = |key: &str, v: &serde_json::Value| v.as_u64().ok_or_else(|| Failure::invalid(format!("option {key:?} must be a whole number")));
     let flag = |key: &str, v: &serde_json::Value| v.as_bool().ok_or_else(|| Failure::invalid(format!("option {key:?} must be true or false")));
     for (key, v) in object {
         match key.as_str() {

@@ -336,6 +336,9 @@ fn engine_info_names_the_adapter_and_what_became_of_the_pipeline_cache() {
     // With a directory: on Vulkan (wgpu's pipeline cache) the file and a clean start.
     let dir = std::env::temp_dir().join(format!("liveshade-c-engine-info-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
+    // Owner-only whatever the umask: a group-writable directory is not trusted.
+    #[cfg(unix)]
+    std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
     let options = CString::new(serde_json::json!({ "backend": backend.to_string(), "pipeline_cache_dir": dir, "warm_up": null }).to_string()).unwrap();
     let mut cached = null_mut();
     assert_eq!(unsafe { liveshade_engine_new(options.as_ptr(), &mut cached) }, LIVESHADE_OK, "{}", last_error());

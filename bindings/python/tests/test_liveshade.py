@@ -148,6 +148,7 @@ def test_each_face_gets_its_own_liveness(engine):
 
 
 def test_a_pipeline_cache_directory_gets_one_file_that_checks_leave_alone(engine, tmp_path):
+    tmp_path.chmod(0o700)  # whatever the umask: a group-writable directory is not trusted
     cached = liveshade.Engine(backend=BACKEND, warm_up=None, pipeline_cache_dir=tmp_path)
     files = list(tmp_path.iterdir())
     assert engine.pipeline_cache is None  # no directory named

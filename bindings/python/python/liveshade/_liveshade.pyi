@@ -131,8 +131,9 @@ class Engine:
         """warm_up: the frame size (width, height) checked once before this returns, so that
         the first real check runs at the steady state; None skips it. pipeline_cache_dir: an
         existing directory where the driver's compiled pipelines are kept between starts
-        (adapters with wgpu's pipeline cache; written once, before any frame); None reads and
-        writes no file."""
+        (adapters with wgpu's pipeline cache; written once, before any frame; the directory and
+        file must be this user's or root's and writable by nobody else, or the file is not
+        used: Engine.pipeline_cache says why); None reads and writes no file."""
     @property
     def adapter(self) -> str: ...
     @property
