@@ -184,7 +184,7 @@ impl Engine {
     /// pipelines it offered the driver (0: a cold start) and why it was not read or not
     /// written, where it was not; None where no file is used (no directory named, or an
     /// adapter without the cache).
-    pub fn pipeline_cache_file(&self) -> Option<crate::PipelineCacheReport> {
+    pub fn pipeline_cache_file(&self) -> Option<crate::gpu::PipelineCacheReport> {
         self.gpu.pipeline_cache_file()
     }
 

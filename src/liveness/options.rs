@@ -150,8 +150,8 @@ impl SessionOverrides {
         ["active", "time_limit_s", "max_frames", "min_frames", "live_threshold", "spoof_threshold", "detect_every", "confirm_live"];
 
     /// The defaults with these values set, or the first value out of its range.
-    pub fn options(&self) -> crate::Result<SessionOptions> {
-        let bad = |reason: String| Err(crate::Error::SessionOptions { reason });
+    pub fn options(&self) -> crate::error::Result<SessionOptions> {
+        let bad = |reason: String| Err(crate::error::Error::SessionOptions { reason });
         let mut options = if self.active { SessionOptions::active() } else { SessionOptions::passive() };
         if let Some(seconds) = self.time_limit_s {
             if !(seconds.is_finite() && seconds > 0.0 && seconds <= 86_400.0) {
@@ -234,7 +234,7 @@ mod tests {
         ];
         for (overrides, named) in refused {
             match overrides.options() {
-                Err(crate::Error::SessionOptions { reason }) => assert!(reason.contains(named), "{reason}"),
+                Err(crate::error::Error::SessionOptions { reason }) => assert!(reason.contains(named), "{reason}"),
                 other => panic!("{overrides:?}: {other:?}"),
             }
         }
