@@ -7,6 +7,7 @@
 #   bash tools/watch_vs_check.sh [ROUNDS=3] [SHARED=../shared]
 # Uses target/release/liveshade (cargo build --release first).
 set -euo pipefail
+shopt -s inherit_errexit
 rounds=${1:-3}
 shared=${2:-../shared}
 cli=${LIVESHADE_CLI:-target/release/liveshade}
@@ -14,13 +15,21 @@ cli=${LIVESHADE_CLI:-target/release/liveshade}
 folders=("$shared"/faces/sequences/*/)
 frames=0
 for folder in "${folders[@]}"; do frames=$((frames + $(ls "$folder" | grep -c -E '\.(jpg|png)$'))); done
-# Milliseconds a command takes.
-ms() { local start; start=$(date +%s%N); "$@" >/dev/null 2>&1; echo $((($(date +%s%N) - start) / 1000000)); }
+# Milliseconds a command takes; a command that fails stops the script (a failed check took
+# no time, and counting it made `check` look faster: one folder is PNG).
+ms() {
+    local start
+    start=$(date +%s%N)
+    "$@" >/dev/null 2>&1 || { echo "failed: $*" >&2; return 1; }
+    echo $((($(date +%s%N) - start) / 1000000))
+}
+# The folder's frames, in order (JPEG or PNG).
+frames_of() { ls "$1" | grep -E '\.(jpg|png)$' | sort | sed "s|^|$1|"; }
 over_folders() {
-    local total=0 t
+    local total=0 t files
     for folder in "${folders[@]}"; do
         case $1 in
-            check) t=$(ms "$cli" check --json "$folder"*.jpg) ;;
+            check) mapfile -t files < <(frames_of "$folder"); t=$(ms "$cli" check --json "${files[@]}") ;;
             watch) t=$(ms "$cli" watch --consent --json --frames "$folder") ;;
             every) t=$(ms "$cli" watch --consent --json --detect-every 1 --frames "$folder") ;;
         esac

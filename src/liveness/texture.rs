@@ -28,7 +28,7 @@ use zeroize::Zeroizing;
 use crate::engine::landmarks::{LEFT_EYE, Point, RIGHT_EYE, interocular};
 use crate::frame::Frame;
 use crate::liveness::geometry::{self, Homography};
-use patch::{Luma, correlation, gradients, norm, normal_matrix, sample, sparse, weakest_gradient};
+use patch::{Luma, PixelGrid, correlation, gradients, norm, normal_matrix, sample, sparse, weakest_gradient};
 
 /// Landmarks on the rigid upper face, away from the nose, where a photo's texture and a
 /// head's skin stay put: brows, forehead, temples, upper cheeks. No lids or eye corners
@@ -195,7 +195,7 @@ impl Reference {
                 let det = xx * yy - xy * xy;
                 let inverse_normal = [yy / det, -xy / det, xx / det];
                 let sparse = Zeroizing::new(sparse(&values, half));
-                Some(Patch { landmark, centre, values: Zeroizing::new(values), sparse, gradients: Zeroizing::new(gradients), inverse_normal })
+                Some(Patch { landmark, centre, values, sparse, gradients: Zeroizing::new(gradients), inverse_normal })
             })
             .collect();
         let eye = |eye: [usize; 6]| {
@@ -204,7 +204,7 @@ impl Reference {
             Some(Patch {
                 landmark: eye[0],
                 centre,
-                values: Zeroizing::new(values),
+                values,
                 sparse: Zeroizing::new(Vec::new()),
                 gradients: Zeroizing::new(Vec::new()),
                 inverse_normal: [0.0; 3],
@@ -218,11 +218,15 @@ impl Reference {
     /// bent by `jacobian`, correlates best, on every other sample of the patch.
     fn search(&self, patch: &Patch, luma: &Luma, guess: [f64; 2], jacobian: [f64; 4], search: f32) -> Option<[f64; 2]> {
         let reach = search.round() as i32;
+        let grid = PixelGrid::new(luma, guess, jacobian, self.spacing, self.half, 2)?;
+        let mut values = Zeroizing::new(Vec::with_capacity(patch.sparse.len()));
         let mut best = (f32::MIN, None);
         for sy in -reach..=reach {
             for sx in -reach..=reach {
+                if !grid.sample_shifted(luma, (sx, sy), &mut values) {
+                    continue;
+                }
                 let at = [guess[0] + sx as f64, guess[1] + sy as f64];
-                let Some(values) = sample(luma, at, jacobian, self.spacing, self.half, 2) else { continue };
                 let score = correlation(&patch.sparse, &values);
                 if score > best.0 {
                     best = (score, Some(at));

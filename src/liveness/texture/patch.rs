@@ -50,7 +50,9 @@ impl Luma {
         if !(x >= 0.0 && y >= 0.0 && x <= (self.width - 1) as f64 && y <= (self.height - 1) as f64) {
             return None;
         }
-        let (ix, iy) = (x.floor() as usize, y.floor() as usize);
+        // Both are >= 0 here, where truncation is the floor (without SSE4.1's round, f64::floor
+        // is a libm call: it showed in profiles of `watch`).
+        let (ix, iy) = (x as usize, y as usize);
         let (fx, fy) = ((x - ix as f64) as f32, (y - iy as f64) as f32);
         let w = self.width as usize;
         let i = iy * w + ix;
@@ -69,9 +71,9 @@ fn grid(half: i32, stride: usize) -> impl Iterator<Item = (i32, i32)> {
 }
 
 /// Samples at `centre + J (dx, dy) spacing` over the patch grid (every `stride`-th),
-/// made zero-mean; None if any falls outside the frame.
-pub(super) fn sample(luma: &Luma, centre: [f64; 2], jacobian: [f64; 4], spacing: f32, half: i32, stride: usize) -> Option<Vec<f32>> {
-    let mut values = Vec::with_capacity(((2 * half + 1) * (2 * half + 1)) as usize);
+/// made zero-mean; None if any falls outside the frame. Pixels: zeroized when dropped.
+pub(super) fn sample(luma: &Luma, centre: [f64; 2], jacobian: [f64; 4], spacing: f32, half: i32, stride: usize) -> Option<Zeroizing<Vec<f32>>> {
+    let mut values = Zeroizing::new(Vec::with_capacity(((2 * half + 1) * (2 * half + 1)) as usize));
     for (dx, dy) in grid(half, stride) {
         let (u, v) = (dx as f64 * spacing as f64, dy as f64 * spacing as f64);
         let x = centre[0] + jacobian[0] * u + jacobian[1] * v;
@@ -81,6 +83,66 @@ pub(super) fn sample(luma: &Luma, centre: [f64; 2], jacobian: [f64; 4], spacing:
     let mean = values.iter().sum::<f32>() / values.len() as f32;
     values.iter_mut().for_each(|v| *v -= mean);
     Some(values)
+}
+
+/// A patch grid bent by a jacobian, laid on the window's pixels once for a whole-pixel
+/// search. Moving the grid by whole pixels leaves every sample's bilinear weights as they
+/// were, so each position of the search costs an index addition per sample instead of a
+/// floor, a bounds test and an allocation: the search is most of the texture tracker's time.
+pub(super) struct PixelGrid {
+    /// Per sample: the column and row of its top-left pixel in the window, and its bilinear
+    /// weights to the right and down.
+    taps: Vec<(i32, i32, f32, f32)>,
+    /// The taps' columns and rows from the smallest to the largest.
+    columns: (i32, i32),
+    rows: (i32, i32),
+}
+
+impl PixelGrid {
+    /// The grid of [`sample`] at `centre` (every `stride`-th sample); None if a sample's
+    /// position is not a number.
+    pub(super) fn new(luma: &Luma, centre: [f64; 2], jacobian: [f64; 4], spacing: f32, half: i32, stride: usize) -> Option<PixelGrid> {
+        let mut taps = Vec::with_capacity(((2 * half + 1) * (2 * half + 1)) as usize);
+        let (mut columns, mut rows) = ((i32::MAX, i32::MIN), (i32::MAX, i32::MIN));
+        for (dx, dy) in grid(half, stride) {
+            let (u, v) = (dx as f64 * spacing as f64, dy as f64 * spacing as f64);
+            let x = centre[0] + jacobian[0] * u + jacobian[1] * v - luma.x0 as f64;
+            let y = centre[1] + jacobian[2] * u + jacobian[3] * v - luma.y0 as f64;
+            // A window is at most a frame's side (checked frames are at most 16384 pixels a side).
+            if !(x.abs() < 1e6 && y.abs() < 1e6) {
+                return None;
+            }
+            let (column, row) = (x.floor(), y.floor());
+            let (column_i, row_i) = (column as i32, row as i32);
+            columns = (columns.0.min(column_i), columns.1.max(column_i));
+            rows = (rows.0.min(row_i), rows.1.max(row_i));
+            taps.push((column_i, row_i, (x - column) as f32, (y - row) as f32));
+        }
+        Some(PixelGrid { taps, columns, rows })
+    }
+
+    /// The grid's samples moved by `shift` whole pixels, made zero-mean, into `values`;
+    /// false if one falls outside the window (a sample's right and lower neighbours
+    /// included).
+    pub(super) fn sample_shifted(&self, luma: &Luma, shift: (i32, i32), values: &mut Vec<f32>) -> bool {
+        let (width, height) = (luma.width as i32, luma.height as i32);
+        let (sx, sy) = shift;
+        if self.columns.0 + sx < 0 || self.rows.0 + sy < 0 || self.columns.1 + sx + 1 >= width || self.rows.1 + sy + 1 >= height {
+            return false;
+        }
+        values.clear();
+        let w = luma.width as usize;
+        let v = &luma.values;
+        for &(column, row, fx, fy) in &self.taps {
+            let i = (row + sy) as usize * w + (column + sx) as usize;
+            let top = v[i] * (1.0 - fx) + v[i + 1] * fx;
+            let bottom = v[i + w] * (1.0 - fx) + v[i + w + 1] * fx;
+            values.push(top * (1.0 - fy) + bottom * fy);
+        }
+        let mean = values.iter().sum::<f32>() / values.len() as f32;
+        values.iter_mut().for_each(|v| *v -= mean);
+        true
+    }
 }
 
 /// Every other sample of a patch in each direction (the grid `grid(half, 2)` walks), made
@@ -134,4 +196,70 @@ pub(super) fn correlation(a: &[f32], b: &[f32]) -> f32 {
         return 0.0;
     }
     a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>() / (na * nb)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A window of pseudo-random brightness (not smooth: each pixel's weight shows).
+    fn window(width: u32, height: u32, seed: u32) -> Vec<u8> {
+        (0..width * height * 3).map(|i| (i.wrapping_mul(2_654_435_761).wrapping_add(seed.wrapping_mul(40_503)) >> 24) as u8).collect()
+    }
+
+    /// The shifted grid gives `sample`'s values at the shifted centre, and refuses a shift
+    /// wherever `sample` does (and, one pixel in, where a sample's neighbour would be
+    /// outside), on odd window sizes, strides, spacings and bent grids.
+    #[test]
+    fn a_shifted_grid_samples_as_the_grid_sampled_there() {
+        let cases = [
+            // width, height, centre, jacobian, spacing, half, stride
+            (37, 29, [18.3, 14.7], [1.0, 0.0, 0.0, 1.0], 1.0, 6, 2),
+            (41, 23, [20.01, 11.99], [0.93, -0.21, 0.17, 1.08], 1.37, 5, 2),
+            (19, 31, [9.5, 15.25], [1.2, 0.3, -0.4, 0.8], 0.71, 3, 1),
+            (64, 17, [30.0, 8.0], [0.6, 0.0, 0.0, 0.6], 2.5, 4, 3),
+        ];
+        for (case, &(width, height, centre, jacobian, spacing, half, stride)) in cases.iter().enumerate() {
+            let bytes = window(width, height, case as u32);
+            let frame = Frame::rgb8(width, height, &bytes).unwrap();
+            // The whole frame: the window's origin is (0, 0) only if the landmarks reach it.
+            let luma = Luma::around(&frame, [[0.0, 0.0], [(width - 1) as f64, (height - 1) as f64]].into_iter(), 0.0).unwrap();
+            let grid = PixelGrid::new(&luma, centre, jacobian, spacing, half, stride).unwrap();
+            let mut shifted = Vec::new();
+            let (mut compared, mut refused) = (0, 0);
+            for sy in -20..=20 {
+                for sx in -20..=20 {
+                    let at = [centre[0] + sx as f64, centre[1] + sy as f64];
+                    let expected = sample(&luma, at, jacobian, spacing, half, stride);
+                    if grid.sample_shifted(&luma, (sx, sy), &mut shifted) {
+                        let expected = expected.unwrap_or_else(|| panic!("case {case}: shift ({sx}, {sy}) sampled outside the window"));
+                        assert_eq!(expected.len(), shifted.len());
+                        for (e, s) in expected.iter().zip(&shifted) {
+                            assert!((e - s).abs() < 1e-3, "case {case}, shift ({sx}, {sy}): {s} against {e}");
+                        }
+                        compared += 1;
+                    } else {
+                        refused += 1;
+                        // Refused: outside for `sample` too, or within a pixel of the edge.
+                        if expected.is_some() {
+                            let inner = PixelGrid::new(&luma, [at[0].clamp(1.0, width as f64 - 2.0), at[1].clamp(1.0, height as f64 - 2.0)], jacobian, spacing, half, stride).unwrap();
+                            let near_edge = inner.columns.0 <= 0 || inner.rows.0 <= 0 || inner.columns.1 + 2 >= width as i32 || inner.rows.1 + 2 >= height as i32;
+                            assert!(near_edge, "case {case}: shift ({sx}, {sy}) refused far from the edges");
+                        }
+                    }
+                }
+            }
+            assert!(compared > 0 && refused > 0, "case {case}: {compared} shifts compared, {refused} refused");
+        }
+    }
+
+    #[test]
+    fn a_grid_at_no_number_is_refused() {
+        let bytes = window(16, 16, 1);
+        let frame = Frame::rgb8(16, 16, &bytes).unwrap();
+        let luma = Luma::around(&frame, [[0.0, 0.0], [15.0, 15.0]].into_iter(), 0.0).unwrap();
+        assert!(PixelGrid::new(&luma, [8.0, 8.0], [f64::NAN, 0.0, 0.0, 1.0], 1.0, 3, 1).is_none());
+        assert!(PixelGrid::new(&luma, [f64::INFINITY, 8.0], [1.0, 0.0, 0.0, 1.0], 1.0, 3, 1).is_none());
+        assert!(sample(&luma, [8.0, 8.0], [f64::NAN, 0.0, 0.0, 1.0], 1.0, 3, 1).is_none());
+    }
 }
