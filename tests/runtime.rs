@@ -218,3 +218,66 @@ fn a_lost_device_gives_device_lost_errors_not_panics() {
     assert!(matches!(lost.read_tensor(&output), Err(Error::DeviceLost { .. })));
     assert!(matches!(Pointwise::new(&lost, &Tuning::for_adapter(lost.adapter()), 4, 4, &[0.0; 16], None, Activation::None), Err(Error::DeviceLost { .. })));
 }
+
+/// The threads that compile pipelines (`liveshade-compile-N`, as Linux shortens it).
+#[cfg(target_os = "linux")]
+fn compiler_threads() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter(|task| std::fs::read_to_string(task.as_ref().unwrap().path().join("comm")).unwrap().starts_with("liveshade-comp"))
+        .count()
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_device_dropped_with_pipelines_still_compiling_joins_its_compiler_threads() {
+    // In a process of its own: other tests' devices have compiler threads too.
+    const CHILD: &str = "LIVESHADE_TEST_COMPILER_THREADS";
+    if std::env::var_os(CHILD).is_none() {
+        let status = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "a_device_dropped_with_pipelines_still_compiling_joins_its_compiler_threads", "--test-threads", "1"])
+            .env(CHILD, "1")
+            .status()
+            .unwrap();
+        assert!(status.success(), "the test in its own process: {status}");
+        return;
+    }
+    assert_eq!(compiler_threads(), 0);
+    let own = Gpu::new(&GpuOptions { backend: Backend::from_env().unwrap(), ..Default::default() }).unwrap();
+    // A thread takes its name once it runs: wait for that (10 s at most).
+    let named = (0..1000).any(|_| {
+        compiler_threads() > 0 || {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            false
+        }
+    });
+    assert!(named, "a device compiles on threads of its own");
+    // Kernels bound (their compiles queued) and dropped before anything waited for them.
+    let mut arena = BufferArena::new();
+    let input = arena.tensor(&own, "input", Shape::new(9, 7, 12)).unwrap();
+    let output = arena.tensor(&own, "output", Shape::new(9, 7, 12)).unwrap();
+    let tuning = Tuning::for_adapter(own.adapter());
+    let pointwise = Pointwise::new(&own, &tuning, 12, 12, &random_values(&mut rng(5), 144), None, Activation::Relu).unwrap();
+    let depthwise = Depthwise::new(&own, 12, 3, 1, Padding::symmetric(1), &random_values(&mut rng(6), 108), None, Activation::None).unwrap();
+    let bound = [pointwise.bind(&own, &input, &output, None).unwrap(), depthwise.bind(&own, &input, &output, None).unwrap()];
+    drop(bound);
+    drop((arena, input, output, pointwise, depthwise));
+    drop(own);
+    assert_eq!(compiler_threads(), 0, "every compiler thread is joined when its device is dropped");
+    // And a kernel recorded right after it was bound runs (its pipeline compiled on demand).
+    let gpu = Gpu::new(&GpuOptions { backend: Backend::from_env().unwrap(), ..Default::default() }).unwrap();
+    let mut arena = BufferArena::new();
+    let host = random_tensor(&mut rng(7), Shape::new(5, 3, 8));
+    let input = arena.tensor(&gpu, "input", host.shape).unwrap();
+    gpu.write_tensor(&input, &host).unwrap();
+    let output = arena.tensor(&gpu, "output", Shape::new(5, 3, 8)).unwrap();
+    let weights = random_values(&mut rng(8), 64);
+    let layer = Pointwise::new(&gpu, &Tuning::for_adapter(gpu.adapter()), 8, 8, &weights, None, Activation::None).unwrap();
+    let dispatch = layer.bind(&gpu, &input, &output, None).unwrap();
+    let mut encoder = gpu.encoder("at once");
+    liveshade::gpu::record_all(&mut encoder, [&dispatch]);
+    gpu.submit_and_wait(encoder).unwrap();
+    let got = gpu.read_tensor(&output).unwrap();
+    let want = liveshade::nn::reference::pointwise(&host, 8, &weights, None, &Activation::None, None).unwrap();
+    common::assert_close("pointwise recorded at once", &got, &want, 8);
+}

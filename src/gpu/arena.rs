@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
-use crate::gpu::pipelines::Kernel;
+use crate::gpu::pipelines::{CompiledKernel, Kernel};
 use crate::tensor::{HostTensor, Shape};
 
 /// An NHWC activation in a GPU buffer, channels padded to a multiple of 4
@@ -154,7 +154,9 @@ impl BufferArena {
 /// One dispatch with its pipeline, bind group and grid fixed: recording it allocates
 /// nothing.
 pub struct Dispatch {
-    pipeline: wgpu::ComputePipeline,
+    /// The kernel's layout and pipeline (compiled by the time the engine records: see
+    /// [`CompiledKernel`]).
+    compiled: Arc<CompiledKernel>,
     bind_group: wgpu::BindGroup,
     workgroups: [u32; 3],
     kernel: Kernel,
@@ -162,7 +164,7 @@ pub struct Dispatch {
 
 impl Dispatch {
     pub fn record(&self, pass: &mut wgpu::ComputePass<'_>) {
-        pass.set_pipeline(&self.pipeline);
+        pass.set_pipeline(self.compiled.pipeline());
         self.record_after(pass);
     }
 
@@ -193,7 +195,7 @@ impl Dispatch {
     /// kernel changes.
     pub fn record_indirect(&self, pass: &mut wgpu::ComputePass<'_>, previous: &mut Option<Kernel>, counts: &wgpu::Buffer, offset: u64) {
         if !previous.is_some_and(|p| std::ptr::eq(p, self.kernel)) {
-            pass.set_pipeline(&self.pipeline);
+            pass.set_pipeline(self.compiled.pipeline());
         }
         *previous = Some(self.kernel);
         pass.set_bind_group(0, &self.bind_group, &[]);
@@ -276,7 +278,7 @@ impl Gpu {
             entries: &entries,
         });
         self.check("binding a dispatch")?;
-        Ok(Dispatch { pipeline: compiled.pipeline.clone(), bind_group, workgroups: grid, kernel })
+        Ok(Dispatch { compiled, bind_group, workgroups: grid, kernel })
     }
 
     fn grid(&self, kernel: Kernel, workgroups: u64) -> Result<[u32; 3]> {

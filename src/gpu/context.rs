@@ -203,9 +203,11 @@ struct DeviceHealth {
 
 /// The GPU runtime: adapter, device, queue and every compiled pipeline.
 ///
-/// `Gpu` is `Send + Sync`; pipelines are compiled when first bound and warmed up by
-/// [`Gpu::prepare`] (`Engine::new` does both before it returns), so nothing is compiled
-/// while frames run.
+/// `Gpu` is `Send + Sync`; a pipeline is compiled on one of the device's compiler threads
+/// (one per core, at most four; joined when the `Gpu` is dropped) from the moment it is
+/// first bound, or by the first recording that needs it, whichever comes first, and warmed
+/// up by [`Gpu::prepare`] (`Engine::new` does both before it returns), so nothing is
+/// compiled while frames run.
 pub struct Gpu {
     instance: wgpu::Instance,
     wgpu_adapter: wgpu::Adapter,
