@@ -89,7 +89,10 @@ impl Eq for KernelSpec {}
 /// [`Compiler`] thread or by the first caller of [`CompiledKernel::pipeline`], whichever
 /// comes first. A graph binds its dispatches with the layout alone, so building one does
 /// not wait for the driver's compiler: on lavapipe compiling was 0.5 s of the engine's
-/// 0.78 s start, one pipeline after another on the thread that built the graphs.
+/// 0.78 s start, one pipeline after another on the thread that built the graphs. A driver's
+/// error compiling one reaches the device's error record from whichever thread compiled it,
+/// so it is reported by the next check of that record ([`Gpu::prepare`] waits for every
+/// pipeline before its own), not necessarily by the bind that queued it.
 pub(crate) struct CompiledKernel {
     pub kernel: Kernel,
     pub layout: wgpu::BindGroupLayout,
@@ -239,7 +242,8 @@ impl PipelineCache {
         Ok(kept)
     }
 
-    /// Every kernel compiled so far, in no particular order.
+    /// Every kernel bound or prepared so far (its pipeline compiled or on its way), in no
+    /// particular order.
     pub(crate) fn compiled(&self) -> Result<Vec<Kernel>> {
         Ok(lock(&self.kernels, "the pipeline cache")?.values().map(|c| c.kernel).collect())
     }
@@ -312,8 +316,9 @@ impl Gpu {
         self.pipelines.stored.as_ref().map(PipelineFile::report)
     }
 
-    /// The kernels compiled so far: after a network is built, those its layers bind (a
-    /// network binds every dispatch when it is built).
+    /// The kernels bound or prepared so far (their pipelines compiled or on their way): after
+    /// a network is built, those its layers bind (a network binds every dispatch when it is
+    /// built).
     pub fn compiled_kernels(&self) -> Result<Vec<Kernel>> {
         self.pipelines.compiled()
     }
