@@ -11,6 +11,7 @@
 //! `tests/shaders.rs` holds every table against naga's reflection of the WGSL.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -124,11 +125,6 @@ impl CompiledKernel {
             })
         })
     }
-
-    /// Whether the pipeline is compiled.
-    pub(crate) fn is_compiled(&self) -> bool {
-        self.pipeline.get().is_some()
-    }
 }
 
 /// Threads that compile the pipelines of kernels as they are first bound, while the graph
@@ -234,12 +230,14 @@ impl PipelineCache {
                 .clone()
         };
         let compiled = Arc::new(layouts(device, module, self.stored.as_ref().map(PipelineFile::cache), kernel));
-        // Two threads may both have missed it: the first one in is the one kept and compiled.
-        let kept = Arc::clone(lock(&self.kernels, "the pipeline cache")?.entry(kernel.name).or_insert(compiled));
-        if !kept.is_compiled() {
-            self.compiler.compile(&kept);
+        // Two threads may both have missed it: the first one in is kept and queued once.
+        match lock(&self.kernels, "the pipeline cache")?.entry(kernel.name) {
+            Entry::Occupied(kept) => Ok(Arc::clone(kept.get())),
+            Entry::Vacant(slot) => {
+                self.compiler.compile(&compiled);
+                Ok(Arc::clone(slot.insert(compiled)))
+            }
         }
-        Ok(kept)
     }
 
     /// Every kernel bound or prepared so far (its pipeline compiled or on its way), in no
