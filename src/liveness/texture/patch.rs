@@ -55,13 +55,18 @@ impl Luma {
         let (ix, iy) = (x as usize, y as usize);
         let (fx, fy) = ((x - ix as f64) as f32, (y - iy as f64) as f32);
         let w = self.width as usize;
-        let i = iy * w + ix;
         let right = if ix + 1 < w { 1 } else { 0 };
         let down = if iy + 1 < self.height as usize { w } else { 0 };
+        Some(self.blend(iy * w + ix, right, down, fx, fy))
+    }
+
+    /// The bilinear blend of the value at index `i`, the one `right` after it and the two
+    /// `down` after those (0 on the window's last column or row), by weights fx and fy.
+    fn blend(&self, i: usize, right: usize, down: usize, fx: f32, fy: f32) -> f32 {
         let v = &self.values;
         let top = v[i] * (1.0 - fx) + v[i + right] * fx;
         let bottom = v[i + down] * (1.0 - fx) + v[i + down + right] * fx;
-        Some(top * (1.0 - fy) + bottom * fy)
+        top * (1.0 - fy) + bottom * fy
     }
 }
 
@@ -70,18 +75,27 @@ fn grid(half: i32, stride: usize) -> impl Iterator<Item = (i32, i32)> {
     (-half..=half).step_by(stride).flat_map(move |dy| (-half..=half).step_by(stride).map(move |dx| (dx, dy)))
 }
 
+/// Where the grid's sample (dx, dy) lands in the frame: `centre + J (dx, dy) spacing`.
+fn grid_point(centre: [f64; 2], jacobian: [f64; 4], spacing: f32, (dx, dy): (i32, i32)) -> [f64; 2] {
+    let (u, v) = (dx as f64 * spacing as f64, dy as f64 * spacing as f64);
+    [centre[0] + jacobian[0] * u + jacobian[1] * v, centre[1] + jacobian[2] * u + jacobian[3] * v]
+}
+
+/// Subtracts the values' mean from each.
+fn remove_mean(values: &mut [f32]) {
+    let mean = values.iter().sum::<f32>() / values.len() as f32;
+    values.iter_mut().for_each(|v| *v -= mean);
+}
+
 /// Samples at `centre + J (dx, dy) spacing` over the patch grid (every `stride`-th),
 /// made zero-mean; None if any falls outside the frame. Pixels: zeroized when dropped.
 pub(super) fn sample(luma: &Luma, centre: [f64; 2], jacobian: [f64; 4], spacing: f32, half: i32, stride: usize) -> Option<Zeroizing<Vec<f32>>> {
     let mut values = Zeroizing::new(Vec::with_capacity(((2 * half + 1) * (2 * half + 1)) as usize));
-    for (dx, dy) in grid(half, stride) {
-        let (u, v) = (dx as f64 * spacing as f64, dy as f64 * spacing as f64);
-        let x = centre[0] + jacobian[0] * u + jacobian[1] * v;
-        let y = centre[1] + jacobian[2] * u + jacobian[3] * v;
+    for step in grid(half, stride) {
+        let [x, y] = grid_point(centre, jacobian, spacing, step);
         values.push(luma.at(x, y)?);
     }
-    let mean = values.iter().sum::<f32>() / values.len() as f32;
-    values.iter_mut().for_each(|v| *v -= mean);
+    remove_mean(&mut values);
     Some(values)
 }
 
@@ -104,10 +118,9 @@ impl PixelGrid {
     pub(super) fn new(luma: &Luma, centre: [f64; 2], jacobian: [f64; 4], spacing: f32, half: i32, stride: usize) -> Option<PixelGrid> {
         let mut taps = Vec::with_capacity(((2 * half + 1) * (2 * half + 1)) as usize);
         let (mut columns, mut rows) = ((i32::MAX, i32::MIN), (i32::MAX, i32::MIN));
-        for (dx, dy) in grid(half, stride) {
-            let (u, v) = (dx as f64 * spacing as f64, dy as f64 * spacing as f64);
-            let x = centre[0] + jacobian[0] * u + jacobian[1] * v - luma.x0 as f64;
-            let y = centre[1] + jacobian[2] * u + jacobian[3] * v - luma.y0 as f64;
+        for step in grid(half, stride) {
+            let [x, y] = grid_point(centre, jacobian, spacing, step);
+            let (x, y) = (x - luma.x0 as f64, y - luma.y0 as f64);
             // A window is at most a frame's side (checked frames are at most 16384 pixels a side).
             if !(x.abs() < 1e6 && y.abs() < 1e6) {
                 return None;
@@ -132,15 +145,8 @@ impl PixelGrid {
         }
         values.clear();
         let w = luma.width as usize;
-        let v = &luma.values;
-        for &(column, row, fx, fy) in &self.taps {
-            let i = (row + sy) as usize * w + (column + sx) as usize;
-            let top = v[i] * (1.0 - fx) + v[i + 1] * fx;
-            let bottom = v[i + w] * (1.0 - fx) + v[i + w + 1] * fx;
-            values.push(top * (1.0 - fy) + bottom * fy);
-        }
-        let mean = values.iter().sum::<f32>() / values.len() as f32;
-        values.iter_mut().for_each(|v| *v -= mean);
+        values.extend(self.taps.iter().map(|&(column, row, fx, fy)| luma.blend((row + sy) as usize * w + (column + sx) as usize, 1, w, fx, fy)));
+        remove_mean(values);
         true
     }
 }
@@ -150,8 +156,7 @@ impl PixelGrid {
 pub(super) fn sparse(values: &[f32], half: i32) -> Vec<f32> {
     let side = (2 * half + 1) as usize;
     let mut kept: Vec<f32> = grid(half, 2).map(|(dx, dy)| values[(dy + half) as usize * side + (dx + half) as usize]).collect();
-    let mean = kept.iter().sum::<f32>() / kept.len() as f32;
-    kept.iter_mut().for_each(|v| *v -= mean);
+    remove_mean(&mut kept);
     kept
 }
 
