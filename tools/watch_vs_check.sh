@@ -12,9 +12,11 @@ rounds=${1:-3}
 shared=${2:-../shared}
 cli=${LIVESHADE_CLI:-target/release/liveshade}
 [ -x "$cli" ] || { echo "build the CLI first: cargo build --release" >&2; exit 2; }
+# The folder's frames, in order (JPEG or PNG).
+frames_of() { ls "$1" | grep -E '\.(jpg|png)$' | sort | sed "s|^|$1|"; }
 folders=("$shared"/faces/sequences/*/)
 frames=0
-for folder in "${folders[@]}"; do frames=$((frames + $(ls "$folder" | grep -c -E '\.(jpg|png)$'))); done
+for folder in "${folders[@]}"; do frames=$((frames + $(frames_of "$folder" | wc -l))); done
 # Milliseconds a command takes; a command that fails stops the script (a failed check took
 # no time, and counting it made `check` look faster: one folder is PNG).
 ms() {
@@ -23,8 +25,6 @@ ms() {
     "$@" >/dev/null 2>&1 || { echo "failed: $*" >&2; return 1; }
     echo $((($(date +%s%N) - start) / 1000000))
 }
-# The folder's frames, in order (JPEG or PNG).
-frames_of() { ls "$1" | grep -E '\.(jpg|png)$' | sort | sed "s|^|$1|"; }
 over_folders() {
     local total=0 t files
     for folder in "${folders[@]}"; do
